@@ -1,1 +1,21 @@
-//! placeholder
+//! Tapgate configuration: the TOML file people write, parsed and then validated.
+//!
+//! # Layout
+//! - [`location`]: where the file is (`--config`, `TAPGATE_CONFIG`, the platform config dir).
+//! - [`raw`]: the file as written, every value with its place in the file.
+//! - [`resolved`]: validated types the rest of Tapgate uses ([`Config`], [`IdpConfig`]).
+//! - [`validate`]: raw -> resolved; each refusal names the file, the line and the key.
+//! - [`error`]: [`ConfigError`], the one error type of this crate.
+//!
+//! Parsing and validation are split on purpose (raw vs resolved, as ripgrep does with its
+//! arguments): nothing outside this crate ever sees an unchecked URL or path.
+
+pub mod error;
+pub mod location;
+pub mod raw;
+pub mod resolved;
+pub mod validate;
+
+pub use error::ConfigError;
+pub use location::{config_path, CONFIG_ENV};
+pub use resolved::{AuthenticatorChoice, Config, Dialect, IdpConfig, DEFAULT_SCOPES};

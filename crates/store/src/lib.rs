@@ -1,1 +1,18 @@
-//! placeholder
+//! Tapgate's local state on the user's machine.
+//!
+//! # Layout
+//! - [`token_cache`]: [`TokenCache`], tokens in the OS keyring (Secret Service, Keychain,
+//!   Credential Manager), one entry per IdP, with an in-memory fallback when no keyring is
+//!   available.
+//! - [`cached_session`]: [`CachedSession`], what one keyring entry holds.
+//! - [`error`]: [`StoreError`].
+//!
+//! Tokens are never written to a plain file: the keyring or this process's memory, nothing else.
+
+pub mod cached_session;
+pub mod error;
+pub mod token_cache;
+
+pub use cached_session::CachedSession;
+pub use error::StoreError;
+pub use token_cache::{CacheBackend, TokenCache};

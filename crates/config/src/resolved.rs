@@ -1,0 +1,113 @@
+//! Validated configuration types: what the rest of Tapgate works with.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use crate::ConfigError;
+
+/// Scopes requested when the file names none.
+pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "groups", "offline_access"];
+
+/// A loaded, validated configuration file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from (for messages).
+    pub path: PathBuf,
+    /// IdPs by name.
+    pub idps: BTreeMap<String, IdpConfig>,
+}
+
+/// One identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdpConfig {
+    /// The table name, `corp` in `[idp.corp]`.
+    pub name: String,
+    /// OIDC issuer, exactly as the IdP names itself (no trailing slash added).
+    pub issuer: String,
+    /// OAuth client id.
+    pub client_id: String,
+    /// Login hint (security keys hold non-discoverable credentials, so the IdP must know who).
+    pub username: String,
+    /// Passkey sign-in API.
+    pub dialect: Dialect,
+    /// Which key signs the WebAuthn assertion.
+    pub authenticator: AuthenticatorChoice,
+    /// WebAuthn origin put in clientDataJSON; an https origin with a domain name.
+    pub rp_origin: Url,
+    /// Audience to ask for, if any.
+    pub audience: Option<String>,
+    /// Scopes to ask for.
+    pub scopes: Vec<String>,
+    /// Extra trust root (PEM) for the IdP's TLS certificate, on top of the system roots.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The passkey sign-in API an IdP speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Auth0 Native Passkeys: `POST /passkey/challenge`, then the webauthn grant at `/oauth/token`.
+    Auth0,
+}
+
+/// Which authenticator signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthenticatorChoice {
+    /// A FIDO2 security key over USB (CTAP2 over HID).
+    Usb,
+    /// A software key persisted in a file (demos and tests).
+    Soft(PathBuf),
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ConfigError::NotFound { path: path.to_path_buf() }
+            } else {
+                ConfigError::Read { path: path.to_path_buf(), source }
+            }
+        })?;
+        crate::validate::parse(path, &text)
+    }
+
+    /// The IdP called `name`, or the only one when `name` is `None`.
+    pub fn idp(&self, name: Option<&str>) -> Result<&IdpConfig, ConfigError> {
+        match name {
+            Some(name) => self.idps.get(name).ok_or_else(|| ConfigError::UnknownIdp {
+                name: name.to_string(),
+                path: self.path.clone(),
+                known: self.idps.keys().cloned().collect(),
+            }),
+            None => {
+                let mut all = self.idps.values();
+                match (all.next(), all.next()) {
+                    (Some(only), None) => Ok(only),
+                    (None, _) => Err(ConfigError::NoIdps { path: self.path.clone() }),
+                    _ => Err(ConfigError::AmbiguousIdp { known: self.idps.keys().cloned().collect() }),
+                }
+            }
+        }
+    }
+}
+
+impl AuthenticatorChoice {
+    /// Short words for prompts: "security key" or "software key".
+    pub fn describe(&self) -> &'static str {
+        match self {
+            AuthenticatorChoice::Usb => "security key",
+            AuthenticatorChoice::Soft(_) => "software key",
+        }
+    }
+}
+
+impl Dialect {
+    /// The name used in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Auth0 => "auth0",
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! Raw -> resolved: checks every value and reports the first problem with file, line and key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_spanned::Spanned;
+use url::{Host, Url};
+
+use crate::raw::{RawConfig, RawIdp};
+use crate::resolved::{AuthenticatorChoice, Config, Dialect, IdpConfig, DEFAULT_SCOPES};
+use crate::ConfigError;
+
+/// Parses and validates the text of the file at `path`.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let checker = Checker { path, text };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| checker.toml_error(&e))?;
+    let mut idps = BTreeMap::new();
+    for (name, table) in raw.idp {
+        let span = table.span();
+        if !is_valid_name(&name) {
+            return Err(checker.invalid(
+                span.start,
+                format!("idp.{name}"),
+                "names may use letters, digits, '-' and '_' only",
+            ));
+        }
+        let idp = checker.idp(&name, table.into_inner())?;
+        idps.insert(name, idp);
+    }
+    Ok(Config { path: path.to_path_buf(), idps })
+}
+
+fn is_valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+struct Checker<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Checker<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    }
+
+    fn invalid(&self, offset: usize, key: String, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            line: self.line_of(offset),
+            key,
+            message: message.into(),
+        }
+    }
+
+    /// A TOML or serde error: the key comes from the message when serde names a field, and
+    /// from the nearest table header above the error otherwise.
+    fn toml_error(&self, error: &toml::de::Error) -> ConfigError {
+        let offset = error.span().map(|s| s.start).unwrap_or(0);
+        let message = error.message().trim().to_string();
+        let table = self.table_at(offset);
+        let field = backticked(&message);
+        let key = match (table, field) {
+            (Some(t), Some(f)) => format!("{t}.{f}"),
+            (Some(t), None) => t,
+            (None, Some(f)) => f,
+            (None, None) => "(file)".to_string(),
+        };
+        self.invalid(offset, key, message)
+    }
+
+    /// The `[a.b]` header governing byte `offset`, if any.
+    fn table_at(&self, offset: usize) -> Option<String> {
+        let end = offset.min(self.text.len());
+        // A missing-field error points at the table itself, so include the line it starts on.
+        let line_end = self.text[end..].find('\n').map_or(self.text.len(), |i| end + i);
+        self.text[..line_end]
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| l.starts_with('[') && !l.starts_with("[["))
+            .map(|l| l.trim_start_matches('[').split(']').next().unwrap_or("").trim().to_string())
+    }
+
+    fn idp(&self, name: &str, raw: RawIdp) -> Result<IdpConfig, ConfigError> {
+        let key = |k: &str| format!("idp.{name}.{k}");
+
+        let issuer = self.https_url(&raw.issuer, key("issuer"))?;
+        let issuer_text = raw.issuer.get_ref().trim().trim_end_matches('/').to_string();
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(self.invalid(raw.issuer.span().start, key("issuer"), "an issuer has no query or fragment"));
+        }
+        let client_id = self.non_empty(&raw.client_id, key("client_id"))?;
+        let username = self.non_empty(&raw.username, key("username"))?;
+
+        let dialect = match &raw.dialect {
+            None => Dialect::Auth0,
+            Some(d) => match d.get_ref().as_str() {
+                "auth0" => Dialect::Auth0,
+                "okta" | "kanidm" => {
+                    return Err(self.invalid(
+                        d.span().start,
+                        key("dialect"),
+                        format!("`{}` is not supported yet; supported: auth0", d.get_ref()),
+                    ));
+                }
+                other => {
+                    return Err(self.invalid(
+                        d.span().start,
+                        key("dialect"),
+                        format!("unknown dialect `{other}`; supported: auth0"),
+                    ));
+                }
+            },
+        };
+
+        let authenticator = match &raw.authenticator {
+            None => AuthenticatorChoice::Usb,
+            Some(a) => {
+                let value = a.get_ref().trim();
+                if value == "usb" {
+                    AuthenticatorChoice::Usb
+                } else if let Some(file) = value.strip_prefix("soft:") {
+                    let path = self.readable_file(file, a.span().start, key("authenticator"))?;
+                    AuthenticatorChoice::Soft(path)
+                } else {
+                    return Err(self.invalid(
+                        a.span().start,
+                        key("authenticator"),
+                        format!("`{value}` is not an authenticator; use `usb` or `soft:/path/to/key-file`"),
+                    ));
+                }
+            }
+        };
+
+        let rp_origin = match &raw.rp_origin {
+            None => origin_of(&issuer),
+            Some(o) => {
+                let url = self.https_url(o, key("rp_origin"))?;
+                if url.path() != "/" || url.query().is_some() {
+                    return Err(self.invalid(
+                        o.span().start,
+                        key("rp_origin"),
+                        "an origin is scheme://host[:port] with no path",
+                    ));
+                }
+                url
+            }
+        };
+        if !matches!(rp_origin.host(), Some(Host::Domain(_))) {
+            let at = raw.rp_origin.as_ref().map_or(raw.issuer.span().start, |o| o.span().start);
+            return Err(self.invalid(
+                at,
+                key("rp_origin"),
+                "a WebAuthn origin needs a domain name, not an IP address (use localhost for this machine)",
+            ));
+        }
+
+        let audience = match &raw.audience {
+            None => None,
+            Some(a) => Some(self.non_empty(a, key("audience"))?),
+        };
+
+        let scopes = match &raw.scopes {
+            None => DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            Some(s) => {
+                let scopes = s.get_ref().clone();
+                if !scopes.iter().any(|x| x == "openid") {
+                    return Err(self.invalid(s.span().start, key("scopes"), "scopes must include \"openid\""));
+                }
+                if let Some(bad) = scopes.iter().find(|x| x.is_empty() || x.contains(char::is_whitespace)) {
+                    return Err(self.invalid(s.span().start, key("scopes"), format!("`{bad}` is not a scope")));
+                }
+                scopes
+            }
+        };
+
+        let ca_file = match &raw.ca_file {
+            None => None,
+            Some(f) => {
+                let path = self.readable_file(f.get_ref(), f.span().start, key("ca_file"))?;
+                let pem = std::fs::read_to_string(&path).unwrap_or_default();
+                if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                    return Err(self.invalid(
+                        f.span().start,
+                        key("ca_file"),
+                        format!("{} holds no PEM certificate", path.display()),
+                    ));
+                }
+                Some(path)
+            }
+        };
+
+        Ok(IdpConfig {
+            name: name.to_string(),
+            issuer: issuer_text,
+            client_id,
+            username,
+            dialect,
+            authenticator,
+            rp_origin,
+            audience,
+            scopes,
+            ca_file,
+        })
+    }
+
+    fn non_empty(&self, value: &Spanned<String>, key: String) -> Result<String, ConfigError> {
+        let text = value.get_ref().trim();
+        if text.is_empty() {
+            return Err(self.invalid(value.span().start, key, "must not be empty"));
+        }
+        Ok(text.to_string())
+    }
+
+    fn https_url(&self, value: &Spanned<String>, key: String) -> Result<Url, ConfigError> {
+        let at = value.span().start;
+        let url = Url::parse(value.get_ref().trim())
+            .map_err(|e| self.invalid(at, key.clone(), format!("`{}` is not a URL: {e}", value.get_ref())))?;
+        if url.scheme() != "https" {
+            return Err(self.invalid(
+                at,
+                key,
+                format!("`{}` must be an https URL: tokens never travel without TLS", value.get_ref()),
+            ));
+        }
+        if url.host().is_none() {
+            return Err(self.invalid(at, key, format!("`{}` has no host", value.get_ref())));
+        }
+        Ok(url)
+    }
+
+    /// A path relative to the config file's folder, which must name a readable file.
+    fn readable_file(&self, file: &str, at: usize, key: String) -> Result<PathBuf, ConfigError> {
+        let file = file.trim();
+        if file.is_empty() {
+            return Err(self.invalid(at, key, "the file path is empty"));
+        }
+        let path = expand_home(file);
+        let path = if path.is_relative() {
+            self.path.parent().unwrap_or(Path::new(".")).join(path)
+        } else {
+            path
+        };
+        match std::fs::File::open(&path) {
+            Ok(f) if f.metadata().map(|m| m.is_file()).unwrap_or(false) => Ok(path),
+            Ok(_) => Err(self.invalid(at, key, format!("{} is not a file", path.display()))),
+            Err(e) => Err(self.invalid(at, key, format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+}
+
+fn expand_home(file: &str) -> PathBuf {
+    match (file.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(file),
+    }
+}
+
+fn origin_of(url: &Url) -> Url {
+    let mut origin = url.clone();
+    origin.set_path("/");
+    origin.set_query(None);
+    origin.set_fragment(None);
+    origin
+}
+
+/// The first `name` in a serde message such as "missing field `client_id`".
+fn backticked(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        parse(Path::new("/etc/tapgate/config.toml"), text)
+    }
+
+    const GOOD: &str = r#"
+[idp.corp]
+issuer = "https://localhost:8443"
+client_id = "tapgate"
+username = "alice@example.com"
+audience = "postgres"
+"#;
+
+    #[test]
+    fn a_minimal_idp_gets_defaults() {
+        let config = load(GOOD).expect("valid");
+        let idp = config.idp(None).expect("one idp");
+        assert_eq!(idp.issuer, "https://localhost:8443");
+        assert_eq!(idp.rp_origin.as_str(), "https://localhost:8443/");
+        assert_eq!(idp.authenticator, AuthenticatorChoice::Usb);
+        assert_eq!(idp.dialect, Dialect::Auth0);
+        assert_eq!(idp.scopes, vec!["openid", "profile", "groups", "offline_access"]);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let text = format!("{GOOD}colour = \"blue\"\n");
+        let err = load(&text).expect_err("unknown key").to_string();
+        assert!(err.starts_with("/etc/tapgate/config.toml:7: idp.corp.colour:"), "{err}");
+    }
+
+    #[test]
+    fn missing_key_names_the_table() {
+        let err = load("[idp.corp]\nissuer = \"https://x.example\"\nusername = \"a\"\n")
+            .expect_err("missing client_id")
+            .to_string();
+        assert!(err.contains("idp.corp.client_id"), "{err}");
+        assert!(err.contains("missing field"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_issuer_is_refused_on_its_line() {
+        let text = GOOD.replace("https://localhost:8443", "http://localhost:8443");
+        let err = load(&text).expect_err("http").to_string();
+        assert!(err.starts_with("/etc/tapgate/config.toml:3: idp.corp.issuer:"), "{err}");
+        assert!(err.contains("https"), "{err}");
+    }
+
+    #[test]
+    fn bad_url_is_refused() {
+        let text = GOOD.replace("https://localhost:8443", "not a url");
+        let err = load(&text).expect_err("bad url").to_string();
+        assert!(err.contains("idp.corp.issuer") && err.contains("not a URL"), "{err}");
+    }
+
+    #[test]
+    fn unreadable_key_file_is_refused() {
+        let text = format!("{GOOD}authenticator = \"soft:/nonexistent/key\"\n");
+        let err = load(&text).expect_err("no file").to_string();
+        assert!(err.contains(":7: idp.corp.authenticator: cannot read /nonexistent/key"), "{err}");
+    }
+
+    #[test]
+    fn ip_origin_is_refused() {
+        let text = format!("{GOOD}rp_origin = \"https://127.0.0.1:8443\"\n");
+        let err = load(&text).expect_err("ip").to_string();
+        assert!(err.contains("idp.corp.rp_origin") && err.contains("domain name"), "{err}");
+    }
+
+    #[test]
+    fn soft_key_path_is_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("alice.key"), b"x").expect("write");
+        let text = format!("{GOOD}authenticator = \"soft:alice.key\"\n");
+        let config = parse(&dir.path().join("config.toml"), &text).expect("valid");
+        let idp = config.idp(Some("corp")).expect("corp");
+        assert_eq!(idp.authenticator, AuthenticatorChoice::Soft(dir.path().join("alice.key")));
+    }
+
+    #[test]
+    fn naming_an_unknown_idp_lists_the_known_ones() {
+        let config = load(GOOD).expect("valid");
+        let err = config.idp(Some("prod")).expect_err("unknown").to_string();
+        assert!(err.contains("no IdP named `prod`") && err.contains("corp"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_has_a_line() {
+        let err = load("[idp.corp]\nissuer = \n").expect_err("syntax").to_string();
+        assert!(err.starts_with("/etc/tapgate/config.toml:2:"), "{err}");
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what building and testing Tapgate needs on Debian 12, idempotently:
+# a warm machine pays only for one `dpkg -s` call.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config curl ca-certificates file
+  # USB security keys (webauthn-authenticator-rs `usb`: fido-hid-rs uses libudev and bindgen).
+  libudev-dev libclang-dev
+  # Keyring tests: a session bus with an unlocked gnome-keyring (Secret Service).
+  dbus dbus-x11 gnome-keyring libsecret-tools
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "install-deps: missing Debian packages: ${missing[*]}; run as root or install them." >&2
+    exit 1
+  fi
+else
+  SUDO=
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
