@@ -1,1 +1,329 @@
-//! e2e
+//! Harness for Tapgate's end-to-end tests: real binaries, a real dev IdP over HTTPS, software
+//! keys and, under `scripts/with-keyring.sh`, a real Secret Service keyring.
+//!
+//! # Layout
+//! - [`bin`]: where the built binaries are (`make test` builds them first).
+//! - [`DevIdp`]: a `tapgate-devidp serve` process on a free loopback port with its own data dir.
+//! - [`Person`]: a user's home, config file and the `tapgate` commands they run, with every
+//!   transcript kept so tests can assert no token ever leaked into output.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+/// The built binary `name`, from `TAPGATE_BIN_DIR` or the workspace's `target/debug`.
+pub fn bin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("TAPGATE_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        target.join("debug")
+    });
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace --bins` first (`make test` does)",
+        path.display()
+    );
+    path
+}
+
+/// Options for [`DevIdp::start`].
+#[derive(Debug, Default, Clone)]
+pub struct DevIdpOptions {
+    pub token_ttl: Option<&'static str>,
+    pub refresh_ttl: Option<&'static str>,
+    pub clock_offset: Option<i64>,
+}
+
+/// A running dev IdP; killed when dropped.
+pub struct DevIdp {
+    child: Child,
+    pub issuer: String,
+    pub data: TempDir,
+    log: PathBuf,
+}
+
+impl DevIdp {
+    pub fn start(options: DevIdpOptions) -> DevIdp {
+        let data = tempfile::tempdir().unwrap();
+        let log = data.path().join("devidp.log");
+        let mut cmd = Command::new(bin("tapgate-devidp"));
+        cmd.arg("serve").arg("--data").arg(data.path()).args(["--listen", "127.0.0.1:0"]);
+        if let Some(ttl) = options.token_ttl {
+            cmd.args(["--token-ttl", ttl]);
+        }
+        if let Some(ttl) = options.refresh_ttl {
+            cmd.args(["--refresh-ttl", ttl]);
+        }
+        if let Some(offset) = options.clock_offset {
+            cmd.arg("--clock-offset").arg(offset.to_string());
+        }
+        let log_file = std::fs::File::create(&log).unwrap();
+        let mut child = cmd.stdout(Stdio::piped()).stderr(log_file).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+        let issuer = line.trim().to_string();
+        assert!(
+            issuer.starts_with("https://localhost:"),
+            "tapgate-devidp did not print its issuer (got {issuer:?}); log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        DevIdp { child, issuer, data, log }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.issuer.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// The CA certificate clients must trust.
+    pub fn ca(&self) -> PathBuf {
+        self.data.path().join("ca.pem")
+    }
+
+    /// Enrolls `user` with a new software key saved at `key`.
+    pub fn enroll(&self, user: &str, groups: &str, key: &Path) {
+        let out = Command::new(bin("tapgate-devidp"))
+            .arg("enroll")
+            .arg("--data")
+            .arg(self.data.path())
+            .args(["--user", user, "--groups", groups, "--soft-key"])
+            .arg(key)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "enroll failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Runs `tapgate-devidp rotate-key` on this IdP's data.
+    pub fn rotate_key(&self) {
+        let out = Command::new(bin("tapgate-devidp"))
+            .arg("rotate-key")
+            .arg("--data")
+            .arg(self.data.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "rotate-key failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// The `kid`s the JWKS endpoint publishes now.
+    pub fn jwks_kids(&self) -> Vec<String> {
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(self.ca()).unwrap()).unwrap();
+        let client = reqwest::blocking::Client::builder().add_root_certificate(ca).build().unwrap();
+        let jwks: serde_json::Value =
+            client.get(format!("{}/.well-known/jwks.json", self.issuer)).send().unwrap().json().unwrap();
+        jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
+    }
+
+    /// Everything the IdP logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for DevIdp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The result of one `tapgate` command.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// Panics with the transcript unless the command succeeded.
+    #[track_caller]
+    pub fn expect_ok(&self) -> &Run {
+        assert!(
+            self.ok(),
+            "tapgate failed ({:?}):\nstdout: {}\nstderr: {}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics unless the command failed with exit 1 and one line on stderr; returns that line.
+    #[track_caller]
+    pub fn expect_one_line_failure(&self) -> String {
+        assert_eq!(self.code, Some(1), "expected exit 1:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        let errors: Vec<&&str> =
+            lines.iter().filter(|l| l.starts_with("tapgate: ") && !l.contains("keyring")).collect();
+        assert_eq!(errors.len(), 1, "expected one error line, got:\n{}", self.stderr);
+        errors[0].to_string()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// A person using Tapgate: a home directory, a config file, and the commands they ran.
+pub struct Person {
+    pub home: TempDir,
+    pub idp_name: String,
+    pub config: PathBuf,
+    pub key: PathBuf,
+    env: Vec<(String, String)>,
+    transcripts: Mutex<Vec<String>>,
+}
+
+impl Person {
+    /// A person with a fresh home and a key file path (not yet enrolled) inside it.
+    pub fn new() -> Person {
+        let home = tempfile::tempdir().unwrap();
+        // Each person gets their own IdP name: the keyring is shared by all tests of a run.
+        let idp_name = format!("corp{}_{}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::SeqCst));
+        let config = home.path().join(".config/tapgate/config.toml");
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        let key = home.path().join("alice.key");
+        Person { home, idp_name, config, key, env: Vec::new(), transcripts: Mutex::default() }
+    }
+
+    /// Writes a config for `idp` with `username`, this person's soft key, the IdP's CA,
+    /// and `extra` lines appended to the table.
+    pub fn configure(&self, idp: &DevIdp, username: &str, extra: &str) {
+        // A copy of the CA, so the config stays valid after the IdP (and its data dir) is gone.
+        let ca = self.home.path().join("idp-ca.pem");
+        std::fs::copy(idp.ca(), &ca).unwrap();
+        let text = format!(
+            "[idp.{name}]\nissuer = \"{issuer}\"\nclient_id = \"tapgate\"\nusername = \"{username}\"\n\
+             dialect = \"auth0\"\nauthenticator = \"soft:{key}\"\naudience = \"postgres\"\n\
+             ca_file = \"{ca}\"\n{extra}\n",
+            name = self.idp_name,
+            issuer = idp.issuer,
+            key = self.key.display(),
+            ca = ca.display(),
+        );
+        self.write_config(&text);
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    /// Sets an environment variable for every later command.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
+    /// Runs `tapgate ARGS` as this person (config through TAPGATE_CONFIG).
+    pub fn tapgate(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(bin("tapgate"));
+        cmd.args(args)
+            .env("TAPGATE_CONFIG", &self.config)
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+            .env_remove("TAPGATE_LOG")
+            .stdin(Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let out: Output = cmd.output().unwrap();
+        let run = Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        let mut transcripts = self.transcripts.lock().unwrap();
+        // `tapgate token` prints the token on stdout by design; everything else is kept for leak checks.
+        if args.first() != Some(&"token") {
+            transcripts.push(run.stdout.clone());
+        }
+        transcripts.push(run.stderr.clone());
+        run
+    }
+
+    /// `tapgate token` for this person's IdP, asserting success.
+    pub fn token(&self) -> String {
+        let run = self.tapgate(&["token", &self.idp_name]);
+        run.expect_ok();
+        run.stdout.trim().to_string()
+    }
+
+    /// Every stdout/stderr this person saw, except the stdout of `tapgate token`.
+    pub fn transcripts(&self) -> String {
+        self.transcripts.lock().unwrap().join("\n")
+    }
+
+    /// Replaces the key file with junk (still readable, so the config loads) so that any
+    /// attempt to tap fails; returns the real key's bytes for [`Person::restore_key`].
+    pub fn break_key(&self) -> Vec<u8> {
+        let real = std::fs::read(&self.key).unwrap();
+        std::fs::write(&self.key, b"not a key").unwrap();
+        real
+    }
+
+    pub fn restore_key(&self, real: &[u8]) {
+        std::fs::write(&self.key, real).unwrap();
+    }
+}
+
+impl Default for Person {
+    fn default() -> Self {
+        Person::new()
+    }
+}
+
+/// The `kid` in a JWT's header.
+pub fn jwt_kid(jwt: &str) -> String {
+    jwt_part(jwt, 0)["kid"].as_str().unwrap_or_default().to_string()
+}
+
+/// The claims of a JWT (no verification: tests read what the IdP issued).
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    jwt_part(jwt, 1)
+}
+
+fn jwt_part(jwt: &str, index: usize) -> serde_json::Value {
+    use base64::Engine as _;
+    let part = jwt.split('.').nth(index).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Files under `dir` (recursively) whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    found
+}

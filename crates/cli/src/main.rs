@@ -1,1 +1,60 @@
-fn main() {}
+//! `tapgate`: sign in with a security key and reach PostgreSQL with short-lived tokens.
+//!
+//! # Layout
+//! - [`args`]: the command line (clap).
+//! - [`commands`]: one file per subcommand.
+//! - [`prompt`]: the terminal side of a key ceremony (spinner, PIN entry).
+//! - [`output`]: countdowns, and the printer for engine events.
+//!
+//! Exit codes: 0 success; 1 failure or (for `whoami`) signed out / expired; 2 usage error.
+
+mod args;
+mod commands;
+mod output;
+mod prompt;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("tapgate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tapgate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Login(a) => commands::login::run(cli.config, a).await,
+        Command::Whoami(a) => commands::whoami::run(cli.config, a).await,
+        Command::Logout(a) => commands::logout::run(cli.config, a).await,
+        Command::Token(a) => commands::token::run(cli.config, a).await,
+    }
+}
+
+/// Logs go to stderr; `-v` shows Tapgate's own info lines, `TAPGATE_LOG` takes a full filter.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "warn,tapgate=info",
+        _ => "info,tapgate=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TAPGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

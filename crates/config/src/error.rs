@@ -33,11 +33,7 @@ pub enum ConfigError {
 
     /// A command named an IdP the file does not have.
     #[error("no IdP named `{name}` in {} (configured: {})", path.display(), known.join(", "))]
-    UnknownIdp {
-        name: String,
-        path: PathBuf,
-        known: Vec<String>,
-    },
+    UnknownIdp { name: String, path: PathBuf, known: Vec<String> },
 
     /// Several IdPs are configured and the command did not say which.
     #[error("several IdPs are configured ({}): name one", known.join(", "))]

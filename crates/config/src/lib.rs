@@ -17,5 +17,5 @@ pub mod resolved;
 pub mod validate;
 
 pub use error::ConfigError;
-pub use location::{config_path, CONFIG_ENV};
-pub use resolved::{AuthenticatorChoice, Config, Dialect, IdpConfig, DEFAULT_SCOPES};
+pub use location::{CONFIG_ENV, config_path};
+pub use resolved::{AuthenticatorChoice, Config, DEFAULT_SCOPES, Dialect, IdpConfig};

@@ -24,7 +24,7 @@ pub struct Config {
 pub struct IdpConfig {
     /// The table name, `corp` in `[idp.corp]`.
     pub name: String,
-    /// OIDC issuer, exactly as the IdP names itself (no trailing slash added).
+    /// OIDC issuer, exactly as written (Auth0 issuers end in `/`, the dev IdP's do not).
     pub issuer: String,
     /// OAuth client id.
     pub client_id: String,

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use serde_spanned::Spanned;
 use url::{Host, Url};
 
-use crate::raw::{RawConfig, RawIdp};
-use crate::resolved::{AuthenticatorChoice, Config, Dialect, IdpConfig, DEFAULT_SCOPES};
 use crate::ConfigError;
+use crate::raw::{RawConfig, RawIdp};
+use crate::resolved::{AuthenticatorChoice, Config, DEFAULT_SCOPES, Dialect, IdpConfig};
 
 /// Parses and validates the text of the file at `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
@@ -87,9 +87,13 @@ impl Checker<'_> {
         let key = |k: &str| format!("idp.{name}.{k}");
 
         let issuer = self.https_url(&raw.issuer, key("issuer"))?;
-        let issuer_text = raw.issuer.get_ref().trim().trim_end_matches('/').to_string();
+        let issuer_text = raw.issuer.get_ref().trim().to_string();
         if issuer.query().is_some() || issuer.fragment().is_some() {
-            return Err(self.invalid(raw.issuer.span().start, key("issuer"), "an issuer has no query or fragment"));
+            return Err(self.invalid(
+                raw.issuer.span().start,
+                key("issuer"),
+                "an issuer has no query or fragment",
+            ));
         }
         let client_id = self.non_empty(&raw.client_id, key("client_id"))?;
         let username = self.non_empty(&raw.username, key("username"))?;
@@ -167,10 +171,18 @@ impl Checker<'_> {
             Some(s) => {
                 let scopes = s.get_ref().clone();
                 if !scopes.iter().any(|x| x == "openid") {
-                    return Err(self.invalid(s.span().start, key("scopes"), "scopes must include \"openid\""));
+                    return Err(self.invalid(
+                        s.span().start,
+                        key("scopes"),
+                        "scopes must include \"openid\"",
+                    ));
                 }
                 if let Some(bad) = scopes.iter().find(|x| x.is_empty() || x.contains(char::is_whitespace)) {
-                    return Err(self.invalid(s.span().start, key("scopes"), format!("`{bad}` is not a scope")));
+                    return Err(self.invalid(
+                        s.span().start,
+                        key("scopes"),
+                        format!("`{bad}` is not a scope"),
+                    ));
                 }
                 scopes
             }
@@ -238,11 +250,8 @@ impl Checker<'_> {
             return Err(self.invalid(at, key, "the file path is empty"));
         }
         let path = expand_home(file);
-        let path = if path.is_relative() {
-            self.path.parent().unwrap_or(Path::new(".")).join(path)
-        } else {
-            path
-        };
+        let path =
+            if path.is_relative() { self.path.parent().unwrap_or(Path::new(".")).join(path) } else { path };
         match std::fs::File::open(&path) {
             Ok(f) if f.metadata().map(|m| m.is_file()).unwrap_or(false) => Ok(path),
             Ok(_) => Err(self.invalid(at, key, format!("{} is not a file", path.display()))),

@@ -1,1 +1,42 @@
-//! placeholder
+//! Tapgate's IdP client: OIDC discovery, passkey sign-in (tap a FIDO2 key, get tokens), refresh,
+//! clock-skew measurement, and the security-key / software-key authenticators.
+//!
+//! # Layout
+//!
+//! - `client`: [`IdpClient`], one per configured IdP: `sign_in` and `refresh`.
+//! - `discovery`: OpenID Connect Discovery, parsed and validated with `openidconnect`.
+//! - `auth0`: the Auth0 Native Passkeys dialect: challenge, WebAuthn grant, refresh grant, and
+//!   their JSON shapes.
+//! - `http`: the HTTPS client (trust roots, timeouts, redirects), `Date` capture, transport/TLS
+//!   failure classification, the OAuth error body.
+//! - `token`: [`TokenSet`] from a token response; redacted `Debug`.
+//! - `claims`: [`Claims`] and [`decode_claims`] (no signature check: the database side verifies).
+//! - `skew`: [`ClockSkew`], IdP clock minus local clock.
+//! - `authenticator`: the [`Authenticator`] and [`Prompt`] traits, [`authenticator_for`], and the
+//!   mapping of key errors.
+//! - `soft`: software keys in a file (`SoftTokenFile`).
+//! - `usb`: USB security keys over CTAP2 HID (cargo feature `usb`).
+//! - `error`: [`IdpError`], one actionable line per failure, never a token.
+
+mod auth0;
+mod authenticator;
+mod claims;
+mod client;
+mod discovery;
+mod error;
+mod http;
+mod skew;
+mod soft;
+mod token;
+#[cfg(feature = "usb")]
+mod usb;
+
+pub use authenticator::{Authenticator, KeyKind, Prompt, TouchRequest, authenticator_for};
+pub use claims::{Claims, decode_claims};
+pub use client::IdpClient;
+pub use error::IdpError;
+pub use skew::ClockSkew;
+pub use token::TokenSet;
+
+/// The WebAuthn types that appear in the [`Authenticator`] trait.
+pub use webauthn_rs_proto::{PublicKeyCredential, RequestChallengeResponse};

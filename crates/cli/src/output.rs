@@ -1,0 +1,70 @@
+//! Human output: countdowns, times, and the printer of engine events.
+
+use tapgate_core::CoreEvent;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+/// `14:59`, `1:02:03`, or `0:00` once past.
+pub fn countdown(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (h, m, s) = (s / 3600, (s % 3600) / 60, s % 60);
+    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
+}
+
+/// A unix time as RFC 3339 UTC, e.g. `2026-11-27T10:15:02Z`.
+pub fn timestamp(unix: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// Prints warnings from the engine on stderr until the engine is dropped.
+pub fn print_events(mut events: broadcast::Receiver<CoreEvent>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => print_event(&event),
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    })
+}
+
+fn print_event(event: &CoreEvent) {
+    match event {
+        CoreEvent::ClockSkew { idp, seconds } => {
+            let direction = if *seconds > 0 { "behind" } else { "ahead of" };
+            eprintln!(
+                "tapgate: warning: this machine's clock is {} s {direction} the IdP {idp}'s clock; \
+                 countdowns use the IdP's time. Check time sync (NTP): servers reject tokens from skewed clocks.",
+                seconds.abs()
+            );
+        }
+        CoreEvent::RefreshRejected { idp } => {
+            eprintln!("tapgate: the session with {idp} can no longer be renewed; a new sign-in is needed.");
+        }
+        CoreEvent::CacheWriteFailed { idp, reason } => {
+            eprintln!(
+                "tapgate: warning: could not save the {idp} session in the keyring ({reason}); it lasts for this command only."
+            );
+        }
+        CoreEvent::SignedIn { .. } | CoreEvent::Refreshed { .. } | CoreEvent::SignedOut { .. } => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countdowns_read_like_clocks() {
+        assert_eq!(countdown(899), "14:59");
+        assert_eq!(countdown(3723), "1:02:03");
+        assert_eq!(countdown(-5), "0:00");
+    }
+
+    #[test]
+    fn timestamps_are_utc() {
+        assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
+    }
+}

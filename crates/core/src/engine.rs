@@ -1,0 +1,227 @@
+//! The engine: valid sessions from the cache, a refresh, or a key tap, in that order.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use secrecy::ExposeSecret;
+use tapgate_config::{Config, IdpConfig};
+use tapgate_idp::{ClockSkew, IdpClient, IdpError, Prompt, TokenSet};
+use tapgate_store::{CachedSession, TokenCache};
+use tokio::sync::broadcast;
+
+use crate::{CoreError, CoreEvent, Session, SessionOrigin};
+
+/// How hard to try for a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInPolicy {
+    /// Use a valid cached token, else refresh, else ask for a tap.
+    Reuse,
+    /// Ask for a tap even if a valid token is cached.
+    ForceTap,
+}
+
+/// The engine the CLI and the app share.
+pub struct Engine {
+    config: Config,
+    cache: TokenCache,
+    clients: Mutex<HashMap<String, IdpClient>>,
+    skew_reported: Mutex<HashSet<String>>,
+    events: broadcast::Sender<CoreEvent>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config.path)
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine over a loaded configuration and an opened token cache.
+    pub fn new(config: Config, cache: TokenCache) -> Engine {
+        let (events, _) = broadcast::channel(64);
+        Engine { config, cache, clients: Mutex::default(), skew_reported: Mutex::default(), events }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The token cache in use.
+    pub fn cache(&self) -> &TokenCache {
+        &self.cache
+    }
+
+    /// Events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<CoreEvent> {
+        self.events.subscribe()
+    }
+
+    /// The IdP called `name` (or the only one).
+    pub fn idp(&self, name: Option<&str>) -> Result<&IdpConfig, CoreError> {
+        Ok(self.config.idp(name)?)
+    }
+
+    /// A valid session for the IdP: cached, refreshed, or signed in with a tap through `prompt`.
+    pub async fn session(
+        &self,
+        idp: Option<&str>,
+        prompt: Arc<dyn Prompt>,
+        policy: SignInPolicy,
+    ) -> Result<Session, CoreError> {
+        let config = self.idp(idp)?.clone();
+        let cached = self.cached_session(Some(&config.name)).await?;
+
+        if policy == SignInPolicy::Reuse {
+            if let Some(session) = &cached {
+                if !session.needs_renewal() {
+                    return Ok(session.clone());
+                }
+            }
+            if let Some(refresh_token) = self.cached_refresh_token(&config).await? {
+                match self.client(&config)?.refresh(&refresh_token).await {
+                    Ok(tokens) => return self.adopt(&config, tokens, SessionOrigin::Refreshed).await,
+                    Err(IdpError::RefreshRejected { .. }) => {
+                        self.emit(CoreEvent::RefreshRejected { idp: config.name.clone() });
+                    }
+                    // The IdP is down or misbehaving: a tap would fail the same way.
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        }
+
+        let authenticator = tapgate_idp::authenticator_for(&config.authenticator)?;
+        let tokens = self.client(&config)?.sign_in(authenticator, prompt).await?;
+        self.adopt(&config, tokens, SessionOrigin::SignedIn).await
+    }
+
+    /// The cached session without any network call; it may be expired. `None` when signed out.
+    pub async fn cached_session(&self, idp: Option<&str>) -> Result<Option<Session>, CoreError> {
+        let config = self.idp(idp)?;
+        let Some(stored) = self.load_matching(config).await? else {
+            return Ok(None);
+        };
+        // An entry whose token no longer decodes is as good as none.
+        let Ok(claims) = tapgate_idp::decode_claims(stored.access_token.expose_secret()) else {
+            return Ok(None);
+        };
+        Ok(Some(Session {
+            idp: config.name.clone(),
+            claims,
+            access_token: stored.access_token.clone(),
+            expires_at: stored.expires_at,
+            skew: ClockSkew { seconds: stored.skew_seconds },
+            origin: SessionOrigin::Cache,
+            can_refresh: stored.refresh_token.is_some(),
+        }))
+    }
+
+    /// Forgets the tokens of an IdP. Returns whether there were any.
+    pub async fn sign_out(&self, idp: Option<&str>) -> Result<bool, CoreError> {
+        let name = self.idp(idp)?.name.clone();
+        let removed = self.cache.remove(&name).await?;
+        if removed {
+            self.emit(CoreEvent::SignedOut { idp: name });
+        }
+        Ok(removed)
+    }
+
+    async fn cached_refresh_token(
+        &self,
+        config: &IdpConfig,
+    ) -> Result<Option<secrecy::SecretString>, CoreError> {
+        Ok(self.load_matching(config).await?.and_then(|s| s.refresh_token))
+    }
+
+    /// The cache entry, if it was made for this issuer and user (config may have changed since).
+    async fn load_matching(&self, config: &IdpConfig) -> Result<Option<CachedSession>, CoreError> {
+        let entry = match self.cache.load(&config.name).await {
+            Ok(entry) => entry,
+            // A damaged entry is replaced at the next sign-in rather than blocking the user.
+            Err(tapgate_store::StoreError::Corrupt { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(entry.filter(|s| s.issuer == config.issuer && s.username == config.username))
+    }
+
+    async fn adopt(
+        &self,
+        config: &IdpConfig,
+        tokens: TokenSet,
+        origin: SessionOrigin,
+    ) -> Result<Session, CoreError> {
+        self.report_skew(&config.name, tokens.skew);
+        let previous_refresh = if tokens.refresh_token.is_none() {
+            // Some IdPs do not rotate: keep the refresh token we had.
+            self.cached_refresh_token(config).await.ok().flatten()
+        } else {
+            None
+        };
+        let refresh_token = tokens.refresh_token.clone().or(previous_refresh);
+        let stored = CachedSession {
+            issuer: config.issuer.clone(),
+            username: config.username.clone(),
+            access_token: tokens.access_token.clone(),
+            id_token: tokens.id_token.clone(),
+            refresh_token: refresh_token.clone(),
+            expires_at: tokens.expires_at,
+            skew_seconds: tokens.skew.seconds,
+            obtained_at: now_unix(),
+        };
+        if let Err(e) = self.cache.save(&config.name, &stored).await {
+            self.emit(CoreEvent::CacheWriteFailed { idp: config.name.clone(), reason: e.to_string() });
+        }
+        let session = Session {
+            idp: config.name.clone(),
+            claims: tokens.claims,
+            access_token: tokens.access_token,
+            expires_at: tokens.expires_at,
+            skew: tokens.skew,
+            origin,
+            can_refresh: refresh_token.is_some(),
+        };
+        let (idp, identity, expires_at) =
+            (config.name.clone(), session.identity().to_string(), session.expires_at);
+        self.emit(match origin {
+            SessionOrigin::Refreshed => CoreEvent::Refreshed { idp, identity, expires_at },
+            _ => CoreEvent::SignedIn { idp, identity, expires_at },
+        });
+        Ok(session)
+    }
+
+    /// Reports a significant clock skew once per IdP for the life of the engine.
+    fn report_skew(&self, idp: &str, skew: ClockSkew) {
+        if !skew.is_significant() {
+            return;
+        }
+        let first = self.skew_reported.lock().unwrap_or_else(|p| p.into_inner()).insert(idp.to_string());
+        if first {
+            self.emit(CoreEvent::ClockSkew { idp: idp.to_string(), seconds: skew.seconds });
+        }
+    }
+
+    fn client(&self, config: &IdpConfig) -> Result<IdpClient, CoreError> {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = clients.get(&config.name) {
+            return Ok(client.clone());
+        }
+        let client = IdpClient::new(config)?;
+        clients.insert(config.name.clone(), client.clone());
+        Ok(client)
+    }
+
+    fn emit(&self, event: CoreEvent) {
+        // No subscriber is fine: nobody is watching.
+        let _ = self.events.send(event);
+    }
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,206 @@
+//! `IdpClient`: one configured IdP, its HTTPS client, cached discovery, and the two things the
+//! rest of Tapgate asks of it — a sign-in with a key tap, and a refresh.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use tapgate_config::{Dialect, IdpConfig};
+use tokio::sync::OnceCell;
+
+use crate::discovery::{Discovery, discover};
+use crate::http::IdpHttp;
+use crate::token::token_set;
+use crate::{Authenticator, ClockSkew, IdpError, Prompt, TokenSet, TouchRequest, auth0};
+
+/// The client of one configured IdP. Cheap to clone: clones share the HTTP connection pool,
+/// the cached discovery document and the skew measurements.
+#[derive(Clone)]
+pub struct IdpClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: IdpConfig,
+    http: IdpHttp,
+    /// Fetched on first use; a failure is not cached, so the next call tries again.
+    discovery: OnceCell<Discovery>,
+}
+
+impl std::fmt::Debug for IdpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let config = &self.inner.config;
+        f.debug_struct("IdpClient").field("idp", &config.name).field("issuer", &config.issuer).finish()
+    }
+}
+
+impl IdpClient {
+    /// Sets up the HTTPS client (rustls, system roots + `ca_file`, 5 s connect timeout, 20 s
+    /// request timeout, no redirect to plain http). Does not contact the IdP.
+    pub fn new(config: &IdpConfig) -> Result<IdpClient, IdpError> {
+        let http = IdpHttp::new(config)?;
+        Ok(IdpClient { inner: Arc::new(Inner { config: config.clone(), http, discovery: OnceCell::new() }) })
+    }
+
+    /// The configuration this client was made from.
+    pub fn config(&self) -> &IdpConfig {
+        &self.inner.config
+    }
+
+    /// Full sign-in: discovery, a challenge for the configured user, the WebAuthn ceremony on a
+    /// blocking thread, then the WebAuthn grant at the token endpoint.
+    pub async fn sign_in(
+        &self,
+        authenticator: Arc<dyn Authenticator>,
+        prompt: Arc<dyn Prompt>,
+    ) -> Result<TokenSet, IdpError> {
+        let config = &self.inner.config;
+        let http = &self.inner.http;
+        let discovery = self.discovery().await?;
+        // The only dialect so far; a new `Dialect` variant makes this stop compiling, on purpose.
+        let Dialect::Auth0 = config.dialect;
+        auth0::check_discovery(discovery, config)?;
+
+        // Auth0 Native Passkeys step 1: the challenge (and auth_session) for this user.
+        let challenge = auth0::start(http, config).await?;
+
+        // Step 2: W3C WebAuthn §5.1.4 [[Get]] on the key. A USB ceremony waits up to a minute
+        // for a touch, so it runs on a blocking thread.
+        let request = TouchRequest {
+            idp: config.name.clone(),
+            username: config.username.clone(),
+            kind: authenticator.kind(),
+        };
+        let origin = config.rp_origin.clone();
+        let ceremony_request = request.clone();
+        let options = challenge.options;
+        let credential = tokio::task::spawn_blocking(move || {
+            let result = authenticator.authenticate(&ceremony_request, &origin, options, prompt.as_ref());
+            prompt.finished();
+            result
+        })
+        .await
+        .map_err(|join| IdpError::KeyFailed {
+            idp: config.name.clone(),
+            kind: request.kind,
+            reason: format!("the key ceremony stopped unexpectedly ({join})"),
+        })??;
+
+        // Step 3: the WebAuthn grant.
+        let response =
+            auth0::finish(http, discovery, config, &request, &challenge.auth_session, &credential).await?;
+        token_set(
+            &config.name,
+            &format!("POST {}", discovery.token_endpoint),
+            &response,
+            None,
+            http.latest_skew(),
+        )
+    }
+
+    /// The refresh_token grant (RFC 6749 §6). A refused refresh token (`invalid_grant`) is
+    /// `IdpError::RefreshRejected`: the caller then asks for a tap.
+    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, IdpError> {
+        let config = &self.inner.config;
+        let http = &self.inner.http;
+        let discovery = self.discovery().await?;
+        let response = auth0::refresh(http, discovery, config, refresh_token).await?;
+        token_set(
+            &config.name,
+            &format!("POST {}", discovery.token_endpoint),
+            &response,
+            Some(refresh_token),
+            http.latest_skew(),
+        )
+    }
+
+    /// The latest clock skew measured from the IdP's `Date` headers, if any response was seen.
+    pub fn clock_skew(&self) -> Option<ClockSkew> {
+        self.inner.http.latest_skew()
+    }
+
+    async fn discovery(&self) -> Result<&Discovery, IdpError> {
+        let inner = &self.inner;
+        inner.discovery.get_or_try_init(|| discover(&inner.http, &inner.config)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use tapgate_config::AuthenticatorChoice;
+    use tokio::io::AsyncWriteExt as _;
+    use url::Url;
+
+    use super::*;
+
+    fn config(port: u16) -> IdpConfig {
+        IdpConfig {
+            name: "corp".into(),
+            issuer: format!("https://localhost:{port}"),
+            client_id: "tapgate-cli".into(),
+            username: "alice@example.com".into(),
+            dialect: Dialect::Auth0,
+            authenticator: AuthenticatorChoice::Soft(PathBuf::from("/nonexistent")),
+            rp_origin: Url::parse(&format!("https://localhost:{port}")).expect("url"),
+            audience: None,
+            scopes: vec!["openid".into()],
+            ca_file: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_unreachable_with_connection_refused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        drop(listener);
+
+        let client = IdpClient::new(&config(port)).expect("client");
+        let err = client.refresh(&SecretString::from("rt-SECRET-value")).await.expect_err("nobody listens");
+        assert!(err.is_unreachable(), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!("cannot reach the IdP corp at https://localhost:{port}: connection refused")
+        );
+        assert!(client.clock_skew().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_server_that_is_not_tls_is_a_tls_failure() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = tokio::spawn(async move {
+            // Answer the ClientHello with plain HTTP: rustls sees a corrupt record.
+            if let Ok((mut socket, _)) = listener.accept().await {
+                let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+                let _ = socket.shutdown().await;
+            }
+        });
+
+        let client =
+            IdpClient::new(&IdpConfig { issuer: format!("https://127.0.0.1:{port}"), ..config(port) })
+                .expect("client");
+        let err = client.refresh(&SecretString::from("rt-SECRET-value")).await.expect_err("not TLS");
+        let text = err.to_string();
+        assert!(matches!(err, IdpError::Tls { .. }), "{text}");
+        assert!(
+            text.starts_with(&format!("TLS failure talking to the IdP corp at https://127.0.0.1:{port}: ")),
+            "{text}"
+        );
+        assert!(!text.contains("SECRET"), "{text}");
+        server.abort();
+    }
+
+    #[test]
+    fn an_unreadable_ca_file_names_the_file_and_the_table() {
+        let err = IdpClient::new(&IdpConfig {
+            ca_file: Some(PathBuf::from("/nonexistent/ca.pem")),
+            ..config(8443)
+        })
+        .expect_err("missing ca file");
+        assert!(
+            err.to_string().starts_with("cannot use ca_file /nonexistent/ca.pem of [idp.corp]: "),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! OpenID Connect Discovery 1.0 §4: fetch and validate the IdP's provider metadata.
+//!
+//! openidconnect parses and validates the document (issuer equality, §4.3) and its JWKS; the
+//! requests themselves go through our shared reqwest client so that `Date` is measured and
+//! failures are classified like every other IdP call.
+
+use openidconnect::core::{CoreGrantType, CoreProviderMetadata};
+use openidconnect::{DiscoveryError, HttpRequest, HttpResponse, IssuerUrl};
+use tapgate_config::IdpConfig;
+use url::Url;
+
+use crate::IdpError;
+use crate::http::IdpHttp;
+
+/// What the client needs from the provider metadata.
+#[derive(Clone, Debug)]
+pub(crate) struct Discovery {
+    /// The OAuth token endpoint (RFC 6749 §3.2).
+    pub(crate) token_endpoint: Url,
+    /// `grant_types_supported`, when the IdP lists it.
+    pub(crate) grant_types: Option<Vec<String>>,
+}
+
+impl Discovery {
+    /// Whether the IdP may accept `grant_type`: listed, or no list at all (the field is optional).
+    pub(crate) fn may_support_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.as_ref().is_none_or(|listed| listed.iter().any(|g| g == grant_type))
+    }
+}
+
+/// Fetches `<issuer>/.well-known/openid-configuration` and checks it names exactly our issuer.
+pub(crate) async fn discover(http: &IdpHttp, config: &IdpConfig) -> Result<Discovery, IdpError> {
+    let bad = |reason: String| IdpError::BadDiscovery {
+        idp: config.name.clone(),
+        issuer: config.issuer.clone(),
+        reason,
+    };
+    let issuer = IssuerUrl::new(config.issuer.clone())
+        .map_err(|err| bad(format!("the issuer is not a URL ({err})")))?;
+
+    let fetch = |request: HttpRequest| async move {
+        let request = reqwest::Request::try_from(request).map_err(|err| IdpError::BadDiscovery {
+            idp: config.name.clone(),
+            issuer: config.issuer.clone(),
+            reason: format!("cannot build the request ({err})"),
+        })?;
+        let response = http.execute(request).await?;
+        let mut out = HttpResponse::new(response.body);
+        *out.status_mut() = response.status;
+        *out.headers_mut() = response.headers;
+        Ok::<_, IdpError>(out)
+    };
+
+    let metadata = CoreProviderMetadata::discover_async(issuer, &fetch).await.map_err(|err| match err {
+        DiscoveryError::Request(transport) => transport,
+        DiscoveryError::Response(status, _, message) => {
+            bad(format!("{} ({message})", crate::http::status_text(status)))
+        }
+        DiscoveryError::Parse(parse) => bad(format!("unreadable JSON: {parse}")),
+        DiscoveryError::Validation(message) => bad(message),
+        other => bad(other.to_string()),
+    })?;
+
+    let token_endpoint = metadata
+        .token_endpoint()
+        .map(|endpoint| endpoint.url().clone())
+        .ok_or_else(|| bad("it has no token_endpoint".to_string()))?;
+    if token_endpoint.scheme() != "https" {
+        return Err(bad(format!("token_endpoint {token_endpoint} is not https")));
+    }
+    let grant_types = metadata.grant_types_supported().map(|grants| grants.iter().map(grant_name).collect());
+    Ok(Discovery { token_endpoint, grant_types })
+}
+
+fn grant_name(grant: &CoreGrantType) -> String {
+    match grant {
+        CoreGrantType::Extension(name) => name.clone(),
+        // The standard names, as the document spells them.
+        known => serde_json::to_value(known)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_string))
+            .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_names_round_trip() {
+        assert_eq!(grant_name(&CoreGrantType::RefreshToken), "refresh_token");
+        assert_eq!(
+            grant_name(&CoreGrantType::Extension("urn:okta:params:oauth:grant-type:webauthn".into())),
+            "urn:okta:params:oauth:grant-type:webauthn"
+        );
+    }
+
+    #[test]
+    fn an_absent_grant_list_allows_anything() {
+        let url = Url::parse("https://localhost:8443/oauth/token").expect("url");
+        let open = Discovery { token_endpoint: url.clone(), grant_types: None };
+        assert!(open.may_support_grant("refresh_token"));
+        let listed = Discovery { token_endpoint: url, grant_types: Some(vec!["authorization_code".into()]) };
+        assert!(!listed.may_support_grant("refresh_token"));
+    }
+}

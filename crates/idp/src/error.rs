@@ -1,0 +1,185 @@
+//! The crate's one error type: each variant prints one actionable line, never a token.
+
+use std::path::PathBuf;
+
+use crate::authenticator::KeyKind;
+
+/// Everything that can go wrong talking to an IdP or a key.
+///
+/// Messages are single lines meant for the user as-is. Fields hold only names, URLs, paths and
+/// sanitised IdP error descriptions: a token, refresh token or auth session never ends up here.
+#[derive(Debug, thiserror::Error)]
+pub enum IdpError {
+    /// Connection refused, DNS failure, timeout, connection dropped.
+    #[error("cannot reach the IdP {idp} at {url}: {reason}")]
+    Unreachable { idp: String, url: String, reason: String },
+
+    /// The TLS handshake failed (untrusted or mismatched certificate, protocol error).
+    #[error("TLS failure talking to the IdP {idp} at {url}: {reason}")]
+    Tls { idp: String, url: String, reason: String },
+
+    /// `ca_file` could not be read or holds no usable certificate.
+    #[error("cannot use ca_file {path} of [idp.{idp}]: {reason}")]
+    CaFile { idp: String, path: PathBuf, reason: String },
+
+    /// The HTTP client could not be set up (TLS backend initialisation).
+    #[error("cannot set up the HTTP client for the IdP {idp}: {reason}")]
+    HttpClient { idp: String, reason: String },
+
+    /// The discovery document is missing, malformed, or names another issuer.
+    #[error("bad discovery document from the IdP {idp} at {issuer}: {reason}")]
+    BadDiscovery { idp: String, issuer: String, reason: String },
+
+    /// The IdP does not know the configured client_id.
+    #[error("the IdP {idp} does not know client_id {client_id}: check client_id in [idp.{idp}]")]
+    UnknownClient { idp: String, client_id: String },
+
+    /// The IdP has no such user (Auth0 `user_not_found`).
+    #[error("the IdP {idp} has no user named {username}: check username in [idp.{idp}]")]
+    UnknownUser { idp: String, username: String },
+
+    /// The user exists but has no registered key at all (`no_credentials`).
+    #[error("{username} has no registered key at {idp}: enroll one with the IdP first")]
+    NoCredentials { idp: String, username: String },
+
+    /// The key in use holds no credential the IdP lists for this user, or the IdP says the
+    /// credential that signed is not this user's.
+    #[error("this {kind} is not registered for {username} at {idp}")]
+    KeyNotRegistered { idp: String, username: String, kind: KeyKind },
+
+    /// The IdP verified the assertion and refused it.
+    #[error("the IdP {idp} refused the sign-in: {description}")]
+    AssertionRefused { idp: String, description: String },
+
+    /// The WebAuthn origin (`rp_origin`) does not fit the relying-party id the IdP asked for.
+    #[error(
+        "rp_origin {origin} in [idp.{idp}] does not match the IdP's relying-party id {rp_id}: set rp_origin to an https origin under {rp_id}"
+    )]
+    OriginMismatch { idp: String, origin: String, rp_id: String },
+
+    /// Nobody touched the security key in time.
+    #[error("no touch on the security key for {idp} in time: try again and touch the key when it blinks")]
+    TapTimedOut { idp: String },
+
+    /// The user cancelled (PIN prompt dismissed, software key not approved).
+    #[error("sign-in to {idp} cancelled")]
+    Cancelled { idp: String },
+
+    /// The key refused or failed the ceremony for another reason (wrong PIN, no UV, ...).
+    #[error("the {kind} could not sign in to {idp}: {reason}")]
+    KeyFailed { idp: String, kind: KeyKind, reason: String },
+
+    /// The refresh token was refused (expired, revoked, reused): a tap is needed.
+    #[error("the IdP {idp} refused the refresh token ({description}): sign in again with your key")]
+    RefreshRejected { idp: String, description: String },
+
+    /// The software key file cannot be opened or decoded.
+    #[error("cannot open software key {path}: {reason}")]
+    KeyFile { path: PathBuf, reason: String },
+
+    /// This binary was built without the `usb` feature.
+    #[error("this build has no USB support; rebuild with --features usb")]
+    UsbNotBuilt,
+
+    /// No usable USB security key (none plugged in, no permission, not FIDO2).
+    #[error("no usable USB security key: {reason}")]
+    UsbUnavailable { reason: String },
+
+    /// The IdP answered something this client does not understand.
+    #[error("the IdP {idp} answered {status} to {endpoint}: {detail}")]
+    Protocol {
+        idp: String,
+        endpoint: String,
+        /// "HTTP 500 Internal Server Error", or "HTTP 200 OK" for an unreadable success body.
+        status: String,
+        /// The IdP's `error: error_description`, or what was wrong with its answer.
+        detail: String,
+    },
+
+    /// A token whose claims cannot be read.
+    #[error("the IdP sent a token whose claims cannot be read: {reason}")]
+    InvalidToken { reason: String },
+}
+
+impl IdpError {
+    /// Whether the caller should start a new sign-in (a tap) rather than retry the same call.
+    pub fn is_sign_in_needed(&self) -> bool {
+        matches!(self, IdpError::RefreshRejected { .. })
+    }
+
+    /// Whether the IdP could not be reached at all (the network, not the IdP, is at fault), so
+    /// a cached, still-valid token may be worth using.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, IdpError::Unreachable { .. })
+    }
+}
+
+/// Makes text from the IdP fit in a one-line message: control characters (newlines included)
+/// become spaces, and very long descriptions are cut.
+pub(crate) fn one_line(text: &str) -> String {
+    const MAX_CHARS: usize = 200;
+    let mut out: String =
+        text.trim().chars().map(|c| if c.is_control() { ' ' } else { c }).take(MAX_CHARS).collect();
+    if text.trim().chars().count() > MAX_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_strips_newlines_and_cuts() {
+        assert_eq!(one_line(" a\nb\r\tc "), "a b  c");
+        let long = "x".repeat(500);
+        let cut = one_line(&long);
+        assert_eq!(cut.chars().count(), 201);
+        assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn messages_are_single_actionable_lines() {
+        let samples = [
+            IdpError::Unreachable {
+                idp: "corp".into(),
+                url: "https://localhost:8443".into(),
+                reason: "connection refused".into(),
+            },
+            IdpError::KeyNotRegistered {
+                idp: "corp".into(),
+                username: "alice@example.com".into(),
+                kind: KeyKind::Soft,
+            },
+            IdpError::RefreshRejected { idp: "corp".into(), description: "refresh token expired".into() },
+            IdpError::UsbNotBuilt,
+        ];
+        for err in samples {
+            let text = err.to_string();
+            assert!(!text.contains('\n'), "{text}");
+        }
+        let text = IdpError::KeyNotRegistered {
+            idp: "corp".into(),
+            username: "alice@example.com".into(),
+            kind: KeyKind::Soft,
+        }
+        .to_string();
+        assert_eq!(text, "this software key is not registered for alice@example.com at corp");
+        assert_eq!(
+            IdpError::Unreachable {
+                idp: "corp".into(),
+                url: "https://localhost:8443".into(),
+                reason: "connection refused".into(),
+            }
+            .to_string(),
+            "cannot reach the IdP corp at https://localhost:8443: connection refused"
+        );
+    }
+
+    #[test]
+    fn only_a_rejected_refresh_asks_for_a_tap() {
+        assert!(IdpError::RefreshRejected { idp: "c".into(), description: "d".into() }.is_sign_in_needed());
+        assert!(!IdpError::Cancelled { idp: "c".into() }.is_sign_in_needed());
+    }
+}

@@ -1,0 +1,48 @@
+//! Expiry: refresh without a tap, then a tap once the refresh token has expired too.
+
+use std::time::Duration;
+
+use tapgate_e2e::{DevIdp, DevIdpOptions, Person};
+
+#[test]
+fn after_expiry_the_token_is_refreshed_without_a_tap() {
+    let idp =
+        DevIdp::start(DevIdpOptions { token_ttl: Some("4s"), refresh_ttl: Some("1h"), ..Default::default() });
+    let person = Person::new();
+    idp.enroll("alice@example.com", "dba", &person.key);
+    person.configure(&idp, "alice@example.com", "");
+    person.tapgate(&["login"]).expect_ok();
+    let first = person.token();
+
+    std::thread::sleep(Duration::from_secs(5));
+    let expired = person.tapgate(&["whoami", "--json"]);
+    assert_eq!(expired.code, Some(1), "whoami exits 1 once expired: {expired:?}");
+    assert_eq!(expired.json()["expired"], true);
+
+    // A broken key cannot tap, so success means the refresh token did it.
+    let real_key = person.break_key();
+    let login = person.tapgate(&["login"]);
+    login.expect_ok();
+    assert!(login.stdout.contains("renewed without a tap"), "{}", login.stdout);
+    let second = person.token();
+    assert_ne!(first, second, "a fresh access token");
+    person.restore_key(&real_key);
+    person.tapgate(&["whoami"]).expect_ok();
+}
+
+#[test]
+fn with_the_refresh_token_expired_too_it_asks_for_a_tap() {
+    let idp =
+        DevIdp::start(DevIdpOptions { token_ttl: Some("2s"), refresh_ttl: Some("3s"), ..Default::default() });
+    let person = Person::new();
+    idp.enroll("alice@example.com", "dba", &person.key);
+    person.configure(&idp, "alice@example.com", "");
+    person.tapgate(&["login"]).expect_ok();
+
+    std::thread::sleep(Duration::from_secs(5));
+    let login = person.tapgate(&["login"]);
+    login.expect_ok();
+    assert!(login.stderr.contains("can no longer be renewed"), "{}", login.stderr);
+    assert!(login.stderr.contains("Signing in to"), "the tap prompt was shown: {}", login.stderr);
+    assert!(login.stdout.contains("Signed in to"), "{}", login.stdout);
+}

@@ -1,0 +1,73 @@
+//! Tokens live in the OS keyring, never in files or output; without a keyring, memory only.
+
+use std::process::Command;
+
+use tapgate_e2e::{DevIdp, DevIdpOptions, Person, files_containing};
+
+/// The JSON entry the Secret Service holds for `idp`, read with libsecret's own tool.
+fn keyring_entry(idp: &str) -> Option<String> {
+    let user = format!("idp:{idp}");
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", "tapgate", "username", &user])
+        .output()
+        .ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned()).filter(|s| !s.is_empty())
+}
+
+#[test]
+fn tokens_are_kept_in_the_keyring_and_never_in_files_or_output() {
+    let idp = DevIdp::start(DevIdpOptions { token_ttl: Some("4s"), ..Default::default() });
+    let person = Person::new();
+    idp.enroll("alice@example.com", "dba,dev", &person.key);
+    person.configure(&idp, "alice@example.com", "");
+
+    let login = person.tapgate(&["login"]);
+    login.expect_ok();
+    assert!(!login.stderr.contains("no OS keyring"), "the test keyring is in use: {}", login.stderr);
+    person.tapgate(&["whoami"]).expect_ok();
+    let token = person.token();
+
+    let entry = keyring_entry(&person.idp_name).expect("a Secret Service entry for the IdP");
+    let stored: serde_json::Value = serde_json::from_str(&entry).unwrap();
+    assert_eq!(stored["access_token"], token.as_str());
+    let refresh = stored["refresh_token"].as_str().unwrap().to_string();
+
+    // Exercise refresh and failures too, so every code path's output is checked.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    person.tapgate(&["login"]).expect_ok();
+    person.tapgate(&["whoami", "--json"]).expect_ok();
+    person.tapgate(&["logout"]).expect_ok();
+    person.tapgate(&["whoami"]);
+    assert!(keyring_entry(&person.idp_name).is_none(), "logout removes the entry");
+
+    let output = person.transcripts() + &idp.log();
+    for secret in [token.as_str(), refresh.as_str()] {
+        assert!(!output.contains(secret), "a token appeared in output or logs");
+        // Tokens are also never in plain files: the person's home, config, or the IdP's data.
+        assert!(files_containing(person.home.path(), secret).is_empty());
+        assert!(files_containing(idp.data.path(), secret).is_empty());
+    }
+    // No fragment either: the JWT signature is the part that must never leak.
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!output.contains(signature));
+}
+
+#[test]
+fn without_a_keyring_it_says_so_in_one_line_and_keeps_tokens_in_memory() {
+    let idp = DevIdp::start(DevIdpOptions::default());
+    let mut person = Person::new();
+    idp.enroll("alice@example.com", "dba", &person.key);
+    person.configure(&idp, "alice@example.com", "");
+    person.set_env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+
+    let login = person.tapgate(&["login"]);
+    login.expect_ok();
+    let notes: Vec<&str> = login.stderr.lines().filter(|l| l.contains("keyring")).collect();
+    assert_eq!(notes.len(), 1, "one line: {}", login.stderr);
+    assert!(notes[0].contains("in memory"), "{}", notes[0]);
+
+    // The next process has nothing cached.
+    let whoami = person.tapgate(&["whoami"]);
+    assert_eq!(whoami.code, Some(1), "{whoami:?}");
+    assert!(keyring_entry(&person.idp_name).is_none());
+}

@@ -1,0 +1,12 @@
+//! End-to-end: the `tapgate` CLI against a real `tapgate-devidp` over HTTPS, software keys, and
+//! the real keyring (run under `scripts/with-keyring.sh`, as `make test` does).
+//!
+//! One test binary, a module per topic.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod config_errors;
+mod expiry;
+mod failures;
+mod key_rotation;
+mod keyring;
+mod sign_in;
