@@ -10,6 +10,14 @@ demo=${TAPGATE_DEMO_DIR:-$root/.cache/demo}
 port=${TAPGATE_DEMO_PORT:-8443}
 bin=${TAPGATE_BIN_DIR:-$root/target/debug}
 
+# With a configuration of your own, `make run` signs you in with it instead of the demo.
+user_config=${TAPGATE_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/tapgate/config.toml}
+if [ -z "${TAPGATE_DEMO:-}" ] && [ -f "$user_config" ]; then
+  echo "Using your configuration $user_config (TAPGATE_DEMO=1 make run for the demo)."
+  "$bin/tapgate" --config "$user_config" login
+  exec "$bin/tapgate" --config "$user_config" whoami
+fi
+
 # Without a Secret Service (a headless machine), give the demo a private keyring so the token
 # cache works as it does on a desktop.
 if [ -z "${TAPGATE_KEYRING_INNER:-}" ] && ! secret-tool search service tapgate >/dev/null 2>&1; then

@@ -1,1 +1,47 @@
-//! placeholder
+//! tapgate-devidp: a small, real OIDC provider speaking the Auth0 Native Passkeys dialect
+//! (docs/idp-wire-contract.md), for Tapgate demos and tests.
+//!
+//! It serves HTTPS on loopback with its own CA, signs ES256 tokens, verifies security-key
+//! assertions with webauthn-rs and keeps its state in a data directory, so other processes
+//! (`enroll`, `rotate-key`) can change users and keys while it runs.
+//!
+//! # Layout
+//!
+//! - `error`: [`Error`], the one error type, worded for the person running the IdP.
+//! - `clock`: the IdP clock, system time shifted by `--clock-offset`.
+//! - `data_dir`: [`DataDir`], file names, atomic 0600 writes, the cross-process lock.
+//! - `tls`: the CA and the `localhost` server certificate, rustls with ring.
+//! - `keys`: ES256 signing keys, [`rotate_key`], the JWKS.
+//! - `users`: accounts and their enrolled security keys, [`list_users`].
+//! - `passkey`: the WebAuthn relying party and pending sign-in ceremonies.
+//! - `tokens`: minting the access and ID tokens.
+//! - `refresh`: refresh tokens, stored hashed, rotated on use.
+//! - `enroll`: [`enroll`], registration ceremonies with a soft key or a USB key.
+//! - `server`: [`IdpServer`] / [`serve`], routes (`server::discovery`, `server::challenge`,
+//!   `server::token`), request bodies, JSON errors and the `Date` header.
+//!
+//! # Data directory
+//!
+//! `ca.pem` (trust this), `ca-key.pem`, `server.pem`, `server-key.pem`, `issuer`,
+//! `users.json`, `signing-keys.json`, `refresh-tokens.json`, `.lock`. Everything secret is
+//! mode 0600 and replaced atomically.
+
+mod clock;
+mod data_dir;
+mod enroll;
+mod error;
+mod keys;
+mod passkey;
+mod refresh;
+mod server;
+mod tls;
+mod tokens;
+mod users;
+
+pub use data_dir::DataDir;
+pub use enroll::{EnrollKey, EnrollOptions, Enrolled, enroll};
+pub use error::Error;
+pub use keys::{RotatedKey, rotate_key};
+pub use server::{DEFAULT_LISTEN, IdpServer, ServeOptions, parse_listen_address, serve};
+pub use tls::install_ring_provider;
+pub use users::{UserSummary, list_users};

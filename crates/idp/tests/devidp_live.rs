@@ -1,10 +1,10 @@
 //! The client against the real dev IdP (`tapgate-devidp`) with software keys.
 //!
-//! Ignored by default because it needs the dev IdP binary from another package, which cargo does
-//! not build for this one. Run it by hand:
+//! It needs the dev IdP binary from another package, which cargo does not build for this one:
+//! `make test` builds every binary first; by hand:
 //!
 //! ```text
-//! cargo build -p tapgate-devidp && cargo test -p tapgate-idp --test devidp_live -- --ignored
+//! cargo build -p tapgate-devidp && cargo test -p tapgate-idp --test devidp_live
 //! ```
 //!
 //! It fails (never skips) when the binary is missing.
@@ -121,7 +121,6 @@ async fn sign_in(config: &IdpConfig) -> Result<tapgate_idp::TokenSet, IdpError> 
 }
 
 #[tokio::test]
-#[ignore = "needs target/debug/tapgate-devidp: cargo build -p tapgate-devidp"]
 async fn sign_in_refresh_and_rotation() {
     let idp = DevIdp::start(&[]);
     let keys = tempfile::tempdir().expect("tempdir");
@@ -168,7 +167,6 @@ async fn sign_in_refresh_and_rotation() {
 }
 
 #[tokio::test]
-#[ignore = "needs target/debug/tapgate-devidp: cargo build -p tapgate-devidp"]
 async fn the_errors_a_user_can_run_into() {
     let idp = DevIdp::start(&[]);
     let keys = tempfile::tempdir().expect("tempdir");
@@ -238,7 +236,6 @@ async fn the_errors_a_user_can_run_into() {
 }
 
 #[tokio::test]
-#[ignore = "needs target/debug/tapgate-devidp: cargo build -p tapgate-devidp"]
 async fn clock_skew_is_measured_from_date_headers() {
     let idp = DevIdp::start(&["--clock-offset", "120"]);
     let keys = tempfile::tempdir().expect("tempdir");

@@ -70,7 +70,8 @@ impl CachedSession {
     }
 
     pub(crate) fn from_secret_json(text: &str) -> Result<CachedSession, String> {
-        let stored: Stored = serde_json::from_str(text).map_err(|e| format!("not a Tapgate entry ({})", e.classify_name()))?;
+        let stored: Stored =
+            serde_json::from_str(text).map_err(|e| format!("not a Tapgate entry ({})", e.classify_name()))?;
         if stored.version != FORMAT_VERSION {
             return Err(format!("entry format {} is not {FORMAT_VERSION}", stored.version));
         }
@@ -125,7 +126,10 @@ mod tests {
         let json = sample().to_secret_json();
         let back = CachedSession::from_secret_json(json.expose_secret()).expect("parses");
         assert_eq!(back.access_token.expose_secret(), "eyJsecret.access.token");
-        assert_eq!(back.refresh_token.map(|t| t.expose_secret().to_string()).as_deref(), Some("refresh-secret"));
+        assert_eq!(
+            back.refresh_token.map(|t| t.expose_secret().to_string()).as_deref(),
+            Some("refresh-secret")
+        );
         assert_eq!(back.skew_seconds, -3);
     }
 

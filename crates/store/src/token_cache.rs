@@ -147,7 +147,10 @@ fn probe_keyring() -> Result<(), String> {
 /// Keyring errors in words a person can act on.
 fn describe(error: &keyring::Error) -> String {
     match error {
-        keyring::Error::NoDefaultStore => "no keyring service (is a Secret Service such as gnome-keyring running on the session bus?)".to_string(),
+        keyring::Error::NoDefaultStore => {
+            "no keyring service (is a Secret Service such as gnome-keyring running on the session bus?)"
+                .to_string()
+        }
         keyring::Error::NoStorageAccess(e) => format!("the keyring is locked or refused access ({e})"),
         keyring::Error::PlatformFailure(e) => format!("the keyring service failed ({e})"),
         other => other.to_string(),

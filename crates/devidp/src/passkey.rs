@@ -1,0 +1,145 @@
+//! The WebAuthn relying party (rp_id `localhost`) and the pending sign-in ceremonies between
+//! `POST /passkey/challenge` and the webauthn grant.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use serde_json::{Map, Value};
+use url::Url;
+use uuid::Uuid;
+use webauthn_rs::prelude::{
+    PublicKeyCredential, RequestChallengeResponse, SecurityKeyAuthentication, WebauthnError,
+};
+use webauthn_rs::{Webauthn, WebauthnBuilder};
+
+use crate::error::Error;
+
+/// The relying party id every credential of the dev IdP is bound to.
+pub(crate) const RP_ID: &str = "localhost";
+
+/// How long the authenticator may wait for a touch (the challenge's `timeout`).
+const AUTHENTICATOR_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long an `auth_session` stays redeemable (wire contract 4a).
+const CEREMONY_TTL_SECS: i64 = 300;
+
+/// Members of `authn_params_public_key` the wire contract names; webauthn-rs adds others
+/// (`hints`) that an Auth0 client does not expect.
+const CHALLENGE_MEMBERS: [&str; 5] = ["challenge", "rpId", "timeout", "userVerification", "allowCredentials"];
+
+/// A WebAuthn relying party that accepts exactly `origin` (scheme, host and port), with
+/// rp_id `localhost`.
+pub(crate) fn relying_party(origin: &Url) -> Result<Webauthn, Error> {
+    WebauthnBuilder::new(RP_ID, origin)
+        .and_then(|b| b.rp_name("Tapgate dev IdP").timeout(AUTHENTICATOR_TIMEOUT).build())
+        .map_err(Error::Webauthn)
+}
+
+/// A sign-in waiting for its assertion.
+pub(crate) struct Ceremony {
+    pub(crate) sub: Uuid,
+    pub(crate) user_name: String,
+    pub(crate) client_id: String,
+    pub(crate) state: SecurityKeyAuthentication,
+    expires_at: i64,
+}
+
+impl Ceremony {
+    pub(crate) fn new(
+        sub: Uuid,
+        user_name: String,
+        client_id: String,
+        state: SecurityKeyAuthentication,
+        now: i64,
+    ) -> Self {
+        Self { sub, user_name, client_id, state, expires_at: now.saturating_add(CEREMONY_TTL_SECS) }
+    }
+}
+
+/// Ceremonies by `auth_session`. In memory on purpose: a restart simply asks for a new tap.
+#[derive(Default)]
+pub(crate) struct PendingCeremonies {
+    by_session: Mutex<HashMap<String, Ceremony>>,
+}
+
+impl PendingCeremonies {
+    /// Stores a ceremony and returns its new, unguessable `auth_session`.
+    pub(crate) fn insert(&self, ceremony: Ceremony, now: i64) -> String {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let session = URL_SAFE_NO_PAD.encode(bytes);
+        let mut map = self.lock();
+        map.retain(|_, c| c.expires_at > now);
+        map.insert(session.clone(), ceremony);
+        session
+    }
+
+    /// Removes and returns the ceremony: an `auth_session` is single use whatever the outcome.
+    pub(crate) fn take(&self, session: &str, now: i64) -> Option<Ceremony> {
+        self.lock().remove(session).filter(|ceremony| ceremony.expires_at > now)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Ceremony>> {
+        // A panic while holding the map cannot leave it half-updated; keep serving.
+        self.by_session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// `authn_params_public_key` of the challenge response, as the contract spells it.
+pub(crate) fn challenge_options(challenge: &RequestChallengeResponse) -> Value {
+    let mut options = Map::new();
+    if let Ok(Value::Object(all)) = serde_json::to_value(&challenge.public_key) {
+        for (name, value) in all {
+            if CHALLENGE_MEMBERS.contains(&name.as_str()) {
+                options.insert(name, value);
+            }
+        }
+    }
+    Value::Object(options)
+}
+
+/// Why webauthn-rs refused an assertion, in words that point at the cause.
+pub(crate) fn refusal_reason(
+    error: &WebauthnError,
+    credential: &PublicKeyCredential,
+    expected_origin: &Url,
+) -> String {
+    match error {
+        WebauthnError::InvalidRPOrigin => {
+            let asserted = asserted_origin(credential).unwrap_or_else(|| "?".to_owned());
+            format!(
+                "origin mismatch: the key signed for {asserted}, this IdP only accepts {}",
+                expected_origin.origin().ascii_serialization()
+            )
+        }
+        WebauthnError::MismatchedChallenge => {
+            "challenge mismatch: the assertion answers another challenge".to_owned()
+        }
+        WebauthnError::CredentialPossibleCompromise => {
+            "signature counter went backwards: the key may be cloned".to_owned()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The origin in the signed clientDataJSON, to name it in a refusal.
+fn asserted_origin(credential: &PublicKeyCredential) -> Option<String> {
+    let client_data: Value = serde_json::from_slice(&credential.response.client_data_json).ok()?;
+    client_data.get("origin")?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relying_party_needs_a_localhost_origin() -> Result<(), url::ParseError> {
+        assert!(relying_party(&Url::parse("https://localhost:8443")?).is_ok());
+        assert!(relying_party(&Url::parse("https://example.com")?).is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,207 @@
+//! `POST /oauth/token` (wire contract 4): the webauthn grant and the refresh_token grant,
+//! each logged as one line (user, grant, outcome, kid).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use webauthn_rs::prelude::PublicKeyCredential;
+
+use super::api_error::ApiError;
+use super::body::OAuthBody;
+use super::discovery::{DEFAULT_SCOPE, WEBAUTHN_GRANT};
+use super::{IdpState, blocking};
+use crate::keys::SigningKeys;
+use crate::passkey::refusal_reason;
+use crate::refresh::{self, Redeemed, RefreshRecord};
+use crate::tokens::{TokenGrant, mint};
+use crate::users::{User, Users, record_authentication};
+
+pub(crate) async fn token(State(state): State<Arc<IdpState>>, body: OAuthBody) -> Result<Response, ApiError> {
+    blocking(move || grant(&state, &body)).await?
+}
+
+/// A successful token response and the key that signed it (for the log line).
+struct Issued {
+    response: Response,
+    kid: String,
+}
+
+/// Who asked, filled in as soon as the grant knows.
+#[derive(Default)]
+struct GrantLog {
+    user: Option<String>,
+}
+
+fn grant(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
+    let grant_type = body.field("grant_type")?.unwrap_or_default();
+    let mut log = GrantLog::default();
+    let (grant_name, result) = match grant_type.as_str() {
+        WEBAUTHN_GRANT => ("webauthn", webauthn_grant(state, body, &mut log)),
+        "refresh_token" => ("refresh_token", refresh_grant(state, body, &mut log)),
+        "" => ("-", Err(ApiError::invalid_request("grant_type is required"))),
+        other => (
+            "-",
+            Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!("grant_type {other:?} is not supported: use {WEBAUTHN_GRANT} or refresh_token"),
+            )),
+        ),
+    };
+    let user = log.user.as_deref().unwrap_or("-");
+    match result {
+        Ok(issued) => {
+            tracing::info!(
+                user = %user,
+                grant = %grant_name,
+                outcome = %"issued",
+                kid = %issued.kid,
+                "token issued"
+            );
+            Ok(issued.response)
+        }
+        Err(refusal) => {
+            tracing::warn!(
+                user = %user,
+                grant = %grant_name,
+                outcome = %"refused",
+                reason = %refusal.description(),
+                "token refused"
+            );
+            Err(refusal)
+        }
+    }
+}
+
+/// Wire contract 4a: verify the assertion for a pending ceremony.
+fn webauthn_grant(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> Result<Issued, ApiError> {
+    let client_id = body.required("client_id")?;
+    let auth_session = body.required("auth_session")?;
+    let assertion: PublicKeyCredential = serde_json::from_value(body.object("authn_response")?)
+        .map_err(|e| ApiError::invalid_request(format!("authn_response is not a WebAuthn assertion: {e}")))?;
+    let scope = body.field("scope")?.unwrap_or_else(|| DEFAULT_SCOPE.to_owned());
+    let audience = body.field("audience")?.unwrap_or_else(|| client_id.clone());
+    state.check_client(&client_id)?;
+
+    let now = state.clock.unix_now();
+    let ceremony = state
+        .ceremonies
+        .take(&auth_session, now)
+        .ok_or_else(|| forbidden("auth_session unknown or expired"))?;
+    log.user = Some(ceremony.user_name.clone());
+    if ceremony.client_id != client_id {
+        return Err(forbidden("auth_session was issued to another client"));
+    }
+
+    let users = Users::load(&state.data).map_err(ApiError::server)?;
+    let user = users
+        .by_sub(ceremony.sub)
+        .ok_or_else(|| forbidden(format!("user {} no longer exists", ceremony.user_name)))?;
+    // Checked before webauthn-rs so the refusal names the actual problem.
+    if !user.owns_credential(&assertion.raw_id) {
+        return Err(forbidden(format!("security key not registered for {}", user.name)));
+    }
+    let result =
+        state.webauthn.finish_securitykey_authentication(&assertion, &ceremony.state).map_err(|e| {
+            forbidden(format!("assertion refused: {}", refusal_reason(&e, &assertion, &state.origin)))
+        })?;
+    record_authentication(&state.data, user.sub, &result).map_err(ApiError::server)?;
+
+    let expires_at = now.saturating_add(secs(state.refresh_ttl));
+    issue(
+        state,
+        user,
+        RefreshRecord { sub: user.sub, client_id, audience, scope, authenticated_at: now, expires_at },
+    )
+}
+
+/// Wire contract 4b: redeem and rotate a refresh token.
+fn refresh_grant(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> Result<Issued, ApiError> {
+    let client_id = body.required("client_id")?;
+    let token = body.required("refresh_token")?;
+    let requested_scope = body.field("scope")?;
+    state.check_client(&client_id)?;
+
+    let now = state.clock.unix_now();
+    let record = match refresh::redeem(&state.data, &token, now).map_err(ApiError::server)? {
+        Redeemed::Valid(record) => record,
+        Redeemed::Expired(record) => {
+            log.user = Users::load(&state.data)
+                .ok()
+                .and_then(|users| users.by_sub(record.sub).map(|u| u.name.clone()));
+            return Err(bad_grant("refresh token expired"));
+        }
+        Redeemed::Unknown => return Err(bad_grant("refresh token unknown or already used")),
+    };
+    let users = Users::load(&state.data).map_err(ApiError::server)?;
+    let user = users
+        .by_sub(record.sub)
+        .ok_or_else(|| bad_grant("the user of this refresh token no longer exists"))?;
+    log.user = Some(user.name.clone());
+    if record.client_id != client_id {
+        return Err(bad_grant("refresh token was issued to another client"));
+    }
+
+    // RFC 6749 6: a refresh may narrow the scope, never widen it.
+    let scope = match requested_scope {
+        None => record.scope.clone(),
+        Some(requested) => {
+            let granted: Vec<&str> = record.scope.split_whitespace().collect();
+            if let Some(extra) = requested.split_whitespace().find(|s| !granted.contains(s)) {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    format!("scope {extra:?} was not granted at sign-in"),
+                ));
+            }
+            requested
+        }
+    };
+    issue(state, user, RefreshRecord { scope, ..record })
+}
+
+/// Signs the tokens, stores the new refresh token and builds the response.
+fn issue(state: &IdpState, user: &User, record: RefreshRecord) -> Result<Issued, ApiError> {
+    let key = SigningKeys::load(&state.data).and_then(|keys| keys.active()).map_err(ApiError::server)?;
+    let minted = mint(
+        &key,
+        &state.issuer,
+        &state.clock,
+        state.token_ttl,
+        &TokenGrant { user, client_id: &record.client_id, audience: &record.audience, scope: &record.scope },
+    )
+    .map_err(ApiError::server)?;
+    let scope = record.scope.clone();
+    let refresh_token =
+        refresh::issue(&state.data, record, state.clock.unix_now()).map_err(ApiError::server)?;
+
+    let body = json!({
+        "access_token": minted.access_token,
+        "id_token": minted.id_token,
+        "refresh_token": refresh_token,
+        "token_type": "Bearer",
+        "expires_in": minted.expires_in,
+        "scope": scope,
+    });
+    let response =
+        ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(body)).into_response();
+    Ok(Issued { response, kid: key.kid })
+}
+
+/// 403 `invalid_grant`: the webauthn grant's refusals (wire contract 4a).
+fn forbidden(description: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "invalid_grant", description)
+}
+
+/// 400 `invalid_grant`: the refresh grant's refusals (wire contract 4b).
+fn bad_grant(description: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
+}
+
+fn secs(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}

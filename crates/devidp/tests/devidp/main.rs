@@ -1,0 +1,11 @@
+//! Wire-level tests of the dev IdP: real HTTPS on 127.0.0.1 port 0, real WebAuthn
+//! ceremonies with software keys. One binary, one module per topic.
+
+mod cli;
+mod date_header;
+mod discovery;
+mod key_rotation;
+mod refresh;
+mod restart;
+mod sign_in;
+mod support;
