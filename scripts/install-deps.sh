@@ -9,6 +9,8 @@ packages=(
   libudev-dev libclang-dev
   # Keyring tests: a session bus with an unlocked gnome-keyring (Secret Service).
   dbus dbus-x11 gnome-keyring libsecret-tools
+  # Forwarder tests: a real PostgreSQL 15 with PAM (pam_exec), psql, pgbench; socat for `make bench`.
+  postgresql-15 postgresql-client-15 libpam-modules socat
 )
 
 missing=()

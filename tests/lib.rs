@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
+pub mod pg;
+
 /// The built binary `name`, from `TAPGATE_BIN_DIR` or the workspace's `target/debug`.
 pub fn bin(name: &str) -> PathBuf {
     let dir = std::env::var_os("TAPGATE_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| {
@@ -224,6 +226,14 @@ impl Person {
         self.write_config(&text);
     }
 
+    /// Appends `text` (e.g. a `[db.NAME]` table) to the config file.
+    pub fn append_config(&self, text: &str) {
+        let mut config = std::fs::read_to_string(&self.config).unwrap();
+        config.push('\n');
+        config.push_str(text);
+        std::fs::write(&self.config, config).unwrap();
+    }
+
     pub fn write_config(&self, text: &str) {
         std::fs::write(&self.config, text).unwrap();
     }
@@ -260,6 +270,31 @@ impl Person {
         run
     }
 
+    /// Starts `tapgate ARGS` in the background (e.g. `connect`), its output in files.
+    pub fn spawn(&self, args: &[&str]) -> Background {
+        let out = tempfile::NamedTempFile::new().unwrap();
+        let err = tempfile::NamedTempFile::new().unwrap();
+        let mut cmd = Command::new(bin("tapgate"));
+        cmd.args(args)
+            .env("TAPGATE_CONFIG", &self.config)
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+            .env_remove("TAPGATE_LOG")
+            .stdin(Stdio::null())
+            .stdout(out.reopen().unwrap())
+            .stderr(err.reopen().unwrap());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        Background { child: Some(child), stdout: out, stderr: err }
+    }
+
+    /// Keeps `text` (output of a background command) for the leak checks of [`Person::transcripts`].
+    pub fn keep_transcript(&self, text: String) {
+        self.transcripts.lock().unwrap().push(text);
+    }
+
     /// `tapgate token` for this person's IdP, asserting success.
     pub fn token(&self) -> String {
         let run = self.tapgate(&["token", &self.idp_name]);
@@ -289,6 +324,87 @@ impl Default for Person {
     fn default() -> Self {
         Person::new()
     }
+}
+
+/// A `tapgate` process running in the background; interrupted (SIGINT) and reaped on drop.
+pub struct Background {
+    child: Option<Child>,
+    stdout: tempfile::NamedTempFile,
+    stderr: tempfile::NamedTempFile,
+}
+
+impl Background {
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.stdout.path()).unwrap_or_default()
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.stderr.path()).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// Waits until stdout has a line containing `text`; panics with the output after `timeout`.
+    #[track_caller]
+    pub fn wait_for_stdout(&mut self, text: &str, timeout: Duration) -> String {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.stdout().lines().find(|l| l.contains(text)) {
+                return line.to_string();
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!(
+                    "tapgate exited ({status}) before printing {text:?}:\nstdout: {}\nstderr: {}",
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {text:?} within {timeout:?}:\nstdout: {}\nstderr: {}",
+                self.stdout(),
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGINT (Ctrl-C) and waits up to `timeout` for the exit; returns the exit code.
+    #[track_caller]
+    pub fn interrupt(&mut self, timeout: Duration) -> Option<i32> {
+        let mut child = self.child.take()?;
+        signal(child.id(), "INT");
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("tapgate did not stop within {timeout:?} of SIGINT:\nstderr: {}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(child.id(), "INT");
+            std::thread::sleep(Duration::from_millis(200));
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Sends signal `name` (e.g. "INT") to `pid` with kill(1).
+pub fn signal(pid: u32, name: &str) {
+    let _ = Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status();
 }
 
 /// The `kid` in a JWT's header.

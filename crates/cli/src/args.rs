@@ -30,6 +30,86 @@ pub enum Command {
     Logout(IdpArg),
     /// Print a valid access token on stdout, for scripts (refreshes or asks for a tap as needed).
     Token(IdpArg),
+    /// Run loopback forwarders for databases until Ctrl-C; point any PostgreSQL client at them.
+    Connect(ConnectArgs),
+    /// Print the connection string of a database's forwarder.
+    Dsn(DsnArgs),
+    /// Sign-in state per IdP and the forwarders of every running Tapgate.
+    Status(StatusArgs),
+    /// Connections made through Tapgate's forwarders.
+    History(HistoryArgs),
+    /// Run a command with PGHOST/PGPORT/PGUSER/PGDATABASE pointing at a forwarder that lives as long as it.
+    Exec(ExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Databases from the configuration (`[db.NAME]`).
+    #[arg(required = true)]
+    pub dbs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FormatArg {
+    Uri,
+    Keyword,
+    Jdbc,
+    Psql,
+}
+
+impl From<FormatArg> for tapgate_core::dsn::DsnFormat {
+    fn from(value: FormatArg) -> Self {
+        use tapgate_core::dsn::DsnFormat;
+        match value {
+            FormatArg::Uri => DsnFormat::Uri,
+            FormatArg::Keyword => DsnFormat::Keyword,
+            FormatArg::Jdbc => DsnFormat::Jdbc,
+            FormatArg::Psql => DsnFormat::Psql,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DsnArgs {
+    /// Database from the configuration.
+    pub db: String,
+    #[arg(long, value_enum, default_value = "uri")]
+    pub format: FormatArg,
+    /// Role to connect as (one of the database's roles); default: its `role`.
+    #[arg(long)]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only this database.
+    #[arg(long)]
+    pub db: Option<String>,
+    /// Newest N rows (0 = all).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Database from the configuration.
+    pub db: String,
+    /// Role to connect as (one of the database's roles); default: its `role`.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// The command and its arguments.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

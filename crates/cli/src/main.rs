@@ -44,6 +44,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Whoami(a) => commands::whoami::run(cli.config, a).await,
         Command::Logout(a) => commands::logout::run(cli.config, a).await,
         Command::Token(a) => commands::token::run(cli.config, a).await,
+        Command::Connect(a) => commands::connect::run(cli.config, a).await,
+        Command::Dsn(a) => commands::dsn::run(cli.config, a).await,
+        Command::Status(a) => commands::status::run(cli.config, a).await,
+        Command::History(a) => commands::history::run(cli.config, a).await,
+        Command::Exec(a) => commands::exec::run(cli.config, a).await,
     }
 }
 

@@ -17,6 +17,26 @@ pub fn timestamp(unix: i64) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
 }
 
+/// A unix time as `YYYY-MM-DD HH:MM:SS` UTC, for tables.
+pub fn utc_time(unix: i64) -> String {
+    timestamp(unix).replace('T', " ").trim_end_matches('Z').to_string()
+}
+
+/// `512 B`, `1.5 KiB`, `3.2 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// Prints warnings from the engine on stderr until the engine is dropped.
 pub fn print_events(mut events: broadcast::Receiver<CoreEvent>) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -30,7 +50,7 @@ pub fn print_events(mut events: broadcast::Receiver<CoreEvent>) -> JoinHandle<()
     })
 }
 
-fn print_event(event: &CoreEvent) {
+pub fn print_event(event: &CoreEvent) {
     match event {
         CoreEvent::ClockSkew { idp, seconds } => {
             let direction = if *seconds > 0 { "behind" } else { "ahead of" };
@@ -48,7 +68,11 @@ fn print_event(event: &CoreEvent) {
                 "tapgate: warning: could not save the {idp} session in the keyring ({reason}); it lasts for this command only."
             );
         }
-        CoreEvent::SignedIn { .. } | CoreEvent::Refreshed { .. } | CoreEvent::SignedOut { .. } => {}
+        CoreEvent::SignedIn { .. }
+        | CoreEvent::Refreshed { .. }
+        | CoreEvent::SignedOut { .. }
+        | CoreEvent::SignInFailed { .. }
+        | CoreEvent::ConnectionClosed { .. } => {}
     }
 }
 
@@ -61,6 +85,13 @@ mod tests {
         assert_eq!(countdown(899), "14:59");
         assert_eq!(countdown(3723), "1:02:03");
         assert_eq!(countdown(-5), "0:00");
+    }
+
+    #[test]
+    fn byte_counts_are_short() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
     }
 
     #[test]

@@ -35,6 +35,10 @@ pub enum ConfigError {
     #[error("no IdP named `{name}` in {} (configured: {})", path.display(), known.join(", "))]
     UnknownIdp { name: String, path: PathBuf, known: Vec<String> },
 
+    /// A command named a database the file does not have.
+    #[error("no database named `{name}` in {} (configured: {})", path.display(), if known.is_empty() { "none: add a [db.NAME] table".to_string() } else { known.join(", ") })]
+    UnknownDb { name: String, path: PathBuf, known: Vec<String> },
+
     /// Several IdPs are configured and the command did not say which.
     #[error("several IdPs are configured ({}): name one", known.join(", "))]
     AmbiguousIdp { known: Vec<String> },

@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`location`]: where the file is (`--config`, `TAPGATE_CONFIG`, the platform config dir).
 //! - [`raw`]: the file as written, every value with its place in the file.
-//! - [`resolved`]: validated types the rest of Tapgate uses ([`Config`], [`IdpConfig`]).
+//! - [`resolved`]: validated types the rest of Tapgate uses ([`Config`], [`IdpConfig`], [`DbConfig`]).
 //! - [`validate`]: raw -> resolved; each refusal names the file, the line and the key.
 //! - [`error`]: [`ConfigError`], the one error type of this crate.
 //!
@@ -17,5 +17,8 @@ pub mod resolved;
 pub mod validate;
 
 pub use error::ConfigError;
-pub use location::{CONFIG_ENV, config_path};
-pub use resolved::{AuthenticatorChoice, Config, DEFAULT_SCOPES, Dialect, IdpConfig};
+pub use location::{CONFIG_ENV, DATA_DIR_ENV, config_path, data_dir, runtime_dir};
+pub use resolved::{
+    AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DbAuth, DbConfig, Dialect,
+    IdpConfig, SslMode, SslNegotiation,
+};

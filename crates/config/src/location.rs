@@ -22,3 +22,24 @@ pub fn config_path(explicit: Option<PathBuf>) -> Result<PathBuf, ConfigError> {
     let dir = dirs::config_dir().ok_or(ConfigError::NoConfigDir)?;
     Ok(dir.join("tapgate").join("config.toml"))
 }
+
+/// Environment variable naming Tapgate's data folder (history, remembered ports).
+pub const DATA_DIR_ENV: &str = "TAPGATE_DATA_DIR";
+
+/// Tapgate's data folder: `TAPGATE_DATA_DIR`, else `$XDG_DATA_HOME/tapgate` (the platform data dir
+/// elsewhere). It holds history and remembered ports; never tokens.
+pub fn data_dir() -> Result<PathBuf, ConfigError> {
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    Ok(dirs::data_dir().ok_or(ConfigError::NoConfigDir)?.join("tapgate"))
+}
+
+/// Where running Tapgate processes announce their forwarders for `tapgate status`:
+/// `$XDG_RUNTIME_DIR/tapgate`, else `run/` in the data folder.
+pub fn runtime_dir() -> Result<PathBuf, ConfigError> {
+    match dirs::runtime_dir() {
+        Some(dir) if std::env::var_os(DATA_DIR_ENV).is_none() => Ok(dir.join("tapgate")),
+        _ => Ok(data_dir()?.join("run")),
+    }
+}

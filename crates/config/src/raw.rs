@@ -14,6 +14,39 @@ pub struct RawConfig {
     /// `[idp.NAME]` tables.
     #[serde(default)]
     pub idp: BTreeMap<String, Spanned<RawIdp>>,
+    /// `[db.NAME]` tables.
+    #[serde(default)]
+    pub db: BTreeMap<String, Spanned<RawDb>>,
+}
+
+/// One `[db.NAME]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDb {
+    /// The `[idp.NAME]` whose tokens this database accepts.
+    pub idp: Spanned<String>,
+    /// Upstream server host name (checked against its certificate).
+    pub host: Spanned<String>,
+    /// Upstream server port.
+    pub port: Option<Spanned<i64>>,
+    /// Default database.
+    pub dbname: Spanned<String>,
+    /// Default role.
+    pub role: Spanned<String>,
+    /// Roles a client may pick by its user name.
+    pub roles: Option<Spanned<Vec<String>>>,
+    /// How the token is presented: `password` or `oauthbearer`.
+    pub auth: Option<Spanned<String>>,
+    /// `verify-full`, `verify-ca` or `require`.
+    pub sslmode: Option<Spanned<String>>,
+    /// `postgres` (SSLRequest first) or `direct` (TLS at once, PostgreSQL 17+).
+    pub sslnegotiation: Option<Spanned<String>>,
+    /// Extra PEM trust root for the server's certificate.
+    pub ca_file: Option<Spanned<String>>,
+    /// Stable loopback port.
+    pub local_port: Option<Spanned<i64>>,
+    /// Most client connections at once.
+    pub max_connections: Option<Spanned<i64>>,
 }
 
 /// One `[idp.NAME]` table.

@@ -17,6 +17,72 @@ pub struct Config {
     pub path: PathBuf,
     /// IdPs by name.
     pub idps: BTreeMap<String, IdpConfig>,
+    /// Databases by name.
+    pub dbs: BTreeMap<String, DbConfig>,
+}
+
+/// One database reached through a loopback forwarder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbConfig {
+    /// The table name, `prod` in `[db.prod]`.
+    pub name: String,
+    /// Name of the IdP whose tokens the server accepts (always one of [`Config::idps`]).
+    pub idp: String,
+    pub host: String,
+    pub port: u16,
+    pub dbname: String,
+    /// Role used when the client's user name is not one of `roles`.
+    pub role: String,
+    /// Roles a client may choose by connecting with that user name (`role` is always allowed).
+    pub roles: Vec<String>,
+    pub auth: DbAuth,
+    pub sslmode: SslMode,
+    pub sslnegotiation: SslNegotiation,
+    pub ca_file: Option<PathBuf>,
+    /// Fixed loopback port; `None` = chosen once and remembered.
+    pub local_port: Option<u16>,
+    pub max_connections: usize,
+}
+
+/// How the forwarder presents the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbAuth {
+    /// As the password (cleartext auth inside TLS): managed clouds, PAM.
+    Password,
+    /// SASL OAUTHBEARER (PostgreSQL 18 native OAuth).
+    OAuthBearer,
+}
+
+/// How much of the server's certificate is checked. There is no plaintext mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// Chain and host name (default).
+    VerifyFull,
+    /// Chain only.
+    VerifyCa,
+    /// Encrypted, not verified (weak: an active attacker can read the token).
+    Require,
+}
+
+/// How TLS starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslNegotiation {
+    /// SSLRequest, then TLS (every PostgreSQL).
+    Postgres,
+    /// TLS right away with ALPN `postgresql` (PostgreSQL 17+).
+    Direct,
+}
+
+/// Connections per database when the file does not say.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 100;
+
+impl DbConfig {
+    /// Every role a client may ask for, the default first.
+    pub fn allowed_roles(&self) -> Vec<String> {
+        let mut all = vec![self.role.clone()];
+        all.extend(self.roles.iter().filter(|r| **r != self.role).cloned());
+        all
+    }
 }
 
 /// One identity provider.
@@ -71,6 +137,15 @@ impl Config {
             }
         })?;
         crate::validate::parse(path, &text)
+    }
+
+    /// The database called `name`.
+    pub fn db(&self, name: &str) -> Result<&DbConfig, ConfigError> {
+        self.dbs.get(name).ok_or_else(|| ConfigError::UnknownDb {
+            name: name.to_string(),
+            path: self.path.clone(),
+            known: self.dbs.keys().cloned().collect(),
+        })
     }
 
     /// The IdP called `name`, or the only one when `name` is `None`.

@@ -7,8 +7,11 @@ use serde_spanned::Spanned;
 use url::{Host, Url};
 
 use crate::ConfigError;
-use crate::raw::{RawConfig, RawIdp};
-use crate::resolved::{AuthenticatorChoice, Config, DEFAULT_SCOPES, Dialect, IdpConfig};
+use crate::raw::{RawConfig, RawDb, RawIdp};
+use crate::resolved::{
+    AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DbAuth, DbConfig, Dialect,
+    IdpConfig, SslMode, SslNegotiation,
+};
 
 /// Parses and validates the text of the file at `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
@@ -27,7 +30,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let idp = checker.idp(&name, table.into_inner())?;
         idps.insert(name, idp);
     }
-    Ok(Config { path: path.to_path_buf(), idps })
+    let mut dbs = BTreeMap::new();
+    for (name, table) in raw.db {
+        let span = table.span();
+        if !is_valid_name(&name) {
+            return Err(checker.invalid(
+                span.start,
+                format!("db.{name}"),
+                "names may use letters, digits, '-' and '_' only",
+            ));
+        }
+        let db = checker.db(&name, table.into_inner(), &idps)?;
+        dbs.insert(name, db);
+    }
+    Ok(Config { path: path.to_path_buf(), idps, dbs })
 }
 
 fn is_valid_name(name: &str) -> bool {
@@ -190,18 +206,7 @@ impl Checker<'_> {
 
         let ca_file = match &raw.ca_file {
             None => None,
-            Some(f) => {
-                let path = self.readable_file(f.get_ref(), f.span().start, key("ca_file"))?;
-                let pem = std::fs::read_to_string(&path).unwrap_or_default();
-                if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                    return Err(self.invalid(
-                        f.span().start,
-                        key("ca_file"),
-                        format!("{} holds no PEM certificate", path.display()),
-                    ));
-                }
-                Some(path)
-            }
+            Some(f) => Some(self.pem_file(f, key("ca_file"))?),
         };
 
         Ok(IdpConfig {
@@ -216,6 +221,157 @@ impl Checker<'_> {
             scopes,
             ca_file,
         })
+    }
+
+    fn db(
+        &self,
+        name: &str,
+        raw: RawDb,
+        idps: &BTreeMap<String, IdpConfig>,
+    ) -> Result<DbConfig, ConfigError> {
+        let key = |k: &str| format!("db.{name}.{k}");
+
+        let idp = raw.idp.get_ref().trim().to_string();
+        if !idps.contains_key(&idp) {
+            let known: Vec<&str> = idps.keys().map(String::as_str).collect();
+            let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+            return Err(self.invalid(
+                raw.idp.span().start,
+                key("idp"),
+                format!("no [idp.{idp}] table in this file (IdPs: {known})"),
+            ));
+        }
+        let host = self.non_empty(&raw.host, key("host"))?;
+        if host.contains(['/', ' ', ':']) && host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(self.invalid(
+                raw.host.span().start,
+                key("host"),
+                "a host name or IP address, without port or scheme",
+            ));
+        }
+        let port = match &raw.port {
+            None => 5432,
+            Some(p) => self.port(p, key("port"))?,
+        };
+        let dbname = self.non_empty(&raw.dbname, key("dbname"))?;
+        let role = self.non_empty(&raw.role, key("role"))?;
+        let roles = match &raw.roles {
+            None => Vec::new(),
+            Some(r) => {
+                if let Some(bad) = r.get_ref().iter().find(|x| x.trim().is_empty()) {
+                    return Err(self.invalid(
+                        r.span().start,
+                        key("roles"),
+                        format!("`{bad}` is not a role name"),
+                    ));
+                }
+                r.get_ref().clone()
+            }
+        };
+        let auth = match raw.auth.as_ref().map(|a| (a, a.get_ref().as_str())) {
+            None | Some((_, "password")) => DbAuth::Password,
+            Some((_, "oauthbearer")) => DbAuth::OAuthBearer,
+            Some((a, other)) => {
+                return Err(self.invalid(
+                    a.span().start,
+                    key("auth"),
+                    format!("`{other}` is not an auth method; use `password` or `oauthbearer`"),
+                ));
+            }
+        };
+        let sslmode = match raw.sslmode.as_ref().map(|m| (m, m.get_ref().as_str())) {
+            None | Some((_, "verify-full")) => SslMode::VerifyFull,
+            Some((_, "verify-ca")) => SslMode::VerifyCa,
+            Some((_, "require")) => SslMode::Require,
+            Some((m, "disable" | "allow" | "prefer")) => {
+                return Err(self.invalid(
+                    m.span().start,
+                    key("sslmode"),
+                    format!("`{}` could send the token without TLS; use verify-full (default), verify-ca or require", m.get_ref()),
+                ));
+            }
+            Some((m, other)) => {
+                return Err(self.invalid(
+                    m.span().start,
+                    key("sslmode"),
+                    format!("`{other}` is not an sslmode; use verify-full, verify-ca or require"),
+                ));
+            }
+        };
+        let sslnegotiation = match raw.sslnegotiation.as_ref().map(|m| (m, m.get_ref().as_str())) {
+            None | Some((_, "postgres")) => SslNegotiation::Postgres,
+            Some((_, "direct")) => SslNegotiation::Direct,
+            Some((m, other)) => {
+                return Err(self.invalid(
+                    m.span().start,
+                    key("sslnegotiation"),
+                    format!("`{other}` is not an sslnegotiation; use postgres or direct"),
+                ));
+            }
+        };
+        let ca_file = match &raw.ca_file {
+            None => None,
+            Some(f) => Some(self.pem_file(f, key("ca_file"))?),
+        };
+        let local_port = match &raw.local_port {
+            None => None,
+            Some(p) => {
+                let port = self.port(p, key("local_port"))?;
+                if port < 1024 {
+                    return Err(self.invalid(
+                        p.span().start,
+                        key("local_port"),
+                        "use a port from 1024 to 65535",
+                    ));
+                }
+                Some(port)
+            }
+        };
+        let max_connections = match &raw.max_connections {
+            None => DEFAULT_MAX_CONNECTIONS,
+            Some(m) if (1..=10_000).contains(m.get_ref()) => *m.get_ref() as usize,
+            Some(m) => return Err(self.invalid(m.span().start, key("max_connections"), "use 1 to 10000")),
+        };
+        Ok(DbConfig {
+            name: name.to_string(),
+            idp,
+            host,
+            port,
+            dbname,
+            role,
+            roles,
+            auth,
+            sslmode,
+            sslnegotiation,
+            ca_file,
+            local_port,
+            max_connections,
+        })
+    }
+
+    fn port(&self, value: &Spanned<i64>, key: String) -> Result<u16, ConfigError> {
+        match u16::try_from(*value.get_ref()) {
+            Ok(port) if port > 0 => Ok(port),
+            _ => Err(self.invalid(
+                value.span().start,
+                key,
+                format!("{} is not a port (1-65535)", value.get_ref()),
+            )),
+        }
+    }
+
+    /// A readable file holding at least one PEM certificate.
+    fn pem_file(&self, value: &Spanned<String>, key: String) -> Result<PathBuf, ConfigError> {
+        let path = self.readable_file(value.get_ref(), value.span().start, key.clone())?;
+        let pem = std::fs::read_to_string(&path).unwrap_or_default();
+        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(self.invalid(
+                value.span().start,
+                key,
+                format!("{} holds no PEM certificate", path.display()),
+            ));
+        }
+        Ok(path)
     }
 
     fn non_empty(&self, value: &Spanned<String>, key: String) -> Result<String, ConfigError> {
@@ -369,6 +525,52 @@ audience = "postgres"
         let config = load(GOOD).expect("valid");
         let err = config.idp(Some("prod")).expect_err("unknown").to_string();
         assert!(err.contains("no IdP named `prod`") && err.contains("corp"), "{err}");
+    }
+
+    const DB: &str = r#"
+[db.prod]
+idp = "corp"
+host = "db.internal"
+dbname = "app"
+role = "app_rw"
+roles = ["app_ro", "app_rw"]
+"#;
+
+    #[test]
+    fn a_database_gets_safe_defaults() {
+        let config = load(&format!("{GOOD}{DB}")).expect("valid");
+        let db = config.db("prod").expect("prod");
+        assert_eq!(db.port, 5432);
+        assert_eq!(db.sslmode, SslMode::VerifyFull);
+        assert_eq!(db.sslnegotiation, SslNegotiation::Postgres);
+        assert_eq!(db.auth, DbAuth::Password);
+        assert_eq!(db.local_port, None);
+        assert_eq!(db.max_connections, 100);
+        assert_eq!(db.allowed_roles(), vec!["app_rw", "app_ro"]);
+    }
+
+    #[test]
+    fn a_database_naming_an_unknown_idp_is_refused() {
+        let text = format!("{GOOD}{}", DB.replace("idp = \"corp\"", "idp = \"okta\""));
+        let err = load(&text).expect_err("unknown idp").to_string();
+        assert!(err.contains("db.prod.idp") && err.contains("no [idp.okta]"), "{err}");
+    }
+
+    #[test]
+    fn plaintext_sslmodes_are_refused() {
+        for mode in ["disable", "allow", "prefer"] {
+            let text = format!("{GOOD}{DB}sslmode = \"{mode}\"\n");
+            let err = load(&text).expect_err("plaintext").to_string();
+            assert!(err.contains("db.prod.sslmode") && err.contains("without TLS"), "{err}");
+        }
+    }
+
+    #[test]
+    fn ports_are_checked() {
+        let err = load(&format!("{GOOD}{DB}port = 70000\n")).expect_err("port").to_string();
+        assert!(err.contains("db.prod.port") && err.contains("not a port"), "{err}");
+        let err = load(&format!("{GOOD}{DB}local_port = 80\n")).expect_err("low port").to_string();
+        assert!(err.contains("db.prod.local_port"), "{err}");
     }
 
     #[test]

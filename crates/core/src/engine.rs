@@ -26,6 +26,10 @@ pub struct Engine {
     cache: TokenCache,
     clients: Mutex<HashMap<String, IdpClient>>,
     skew_reported: Mutex<HashSet<String>>,
+    /// The latest valid session per IdP, so busy forwarders do not read the keyring per connection.
+    current: Mutex<HashMap<String, Session>>,
+    /// One sign-in at a time per IdP: fifty clients arriving while signed out get one tap, not fifty.
+    sign_in_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     events: broadcast::Sender<CoreEvent>,
 }
 
@@ -42,7 +46,15 @@ impl Engine {
     /// An engine over a loaded configuration and an opened token cache.
     pub fn new(config: Config, cache: TokenCache) -> Engine {
         let (events, _) = broadcast::channel(64);
-        Engine { config, cache, clients: Mutex::default(), skew_reported: Mutex::default(), events }
+        Engine {
+            config,
+            cache,
+            clients: Mutex::default(),
+            skew_reported: Mutex::default(),
+            current: Mutex::default(),
+            sign_in_locks: Mutex::default(),
+            events,
+        }
     }
 
     /// The configuration in use.
@@ -73,17 +85,45 @@ impl Engine {
         policy: SignInPolicy,
     ) -> Result<Session, CoreError> {
         let config = self.idp(idp)?.clone();
-        let cached = self.cached_session(Some(&config.name)).await?;
-
         if policy == SignInPolicy::Reuse {
-            if let Some(session) = &cached {
+            if let Some(session) = self.current_session(&config.name) {
+                return Ok(session);
+            }
+        }
+        let lock = self.sign_in_lock(&config.name);
+        let _one_at_a_time = lock.lock().await;
+        let result = self.session_locked(&config, prompt, policy).await;
+        match &result {
+            Ok(session) => {
+                self.current
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(config.name.clone(), session.clone());
+            }
+            Err(e) => self.emit(CoreEvent::SignInFailed { idp: config.name.clone(), error: e.to_string() }),
+        }
+        result
+    }
+
+    async fn session_locked(
+        &self,
+        config: &IdpConfig,
+        prompt: Arc<dyn Prompt>,
+        policy: SignInPolicy,
+    ) -> Result<Session, CoreError> {
+        if policy == SignInPolicy::Reuse {
+            // Another caller may have signed in while this one waited for the lock.
+            if let Some(session) = self.current_session(&config.name) {
+                return Ok(session);
+            }
+            if let Some(session) = self.cached_session(Some(&config.name)).await? {
                 if !session.needs_renewal() {
-                    return Ok(session.clone());
+                    return Ok(session);
                 }
             }
-            if let Some(refresh_token) = self.cached_refresh_token(&config).await? {
-                match self.client(&config)?.refresh(&refresh_token).await {
-                    Ok(tokens) => return self.adopt(&config, tokens, SessionOrigin::Refreshed).await,
+            if let Some(refresh_token) = self.cached_refresh_token(config).await? {
+                match self.client(config)?.refresh(&refresh_token).await {
+                    Ok(tokens) => return self.adopt(config, tokens, SessionOrigin::Refreshed).await,
                     Err(IdpError::RefreshRejected { .. }) => {
                         self.emit(CoreEvent::RefreshRejected { idp: config.name.clone() });
                     }
@@ -94,8 +134,26 @@ impl Engine {
         }
 
         let authenticator = tapgate_idp::authenticator_for(&config.authenticator)?;
-        let tokens = self.client(&config)?.sign_in(authenticator, prompt).await?;
-        self.adopt(&config, tokens, SessionOrigin::SignedIn).await
+        let tokens = self.client(config)?.sign_in(authenticator, prompt).await?;
+        self.adopt(config, tokens, SessionOrigin::SignedIn).await
+    }
+
+    /// The in-memory session of an IdP if it is still good to hand out.
+    fn current_session(&self, idp: &str) -> Option<Session> {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        current
+            .get(idp)
+            .filter(|s| !s.needs_renewal())
+            .map(|s| Session { origin: SessionOrigin::Cache, ..s.clone() })
+    }
+
+    fn sign_in_lock(&self, idp: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.sign_in_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(idp.to_string())
+            .or_default()
+            .clone()
     }
 
     /// The cached session without any network call; it may be expired. `None` when signed out.
@@ -122,6 +180,7 @@ impl Engine {
     /// Forgets the tokens of an IdP. Returns whether there were any.
     pub async fn sign_out(&self, idp: Option<&str>) -> Result<bool, CoreError> {
         let name = self.idp(idp)?.name.clone();
+        self.current.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
         let removed = self.cache.remove(&name).await?;
         if removed {
             self.emit(CoreEvent::SignedOut { idp: name });
@@ -213,13 +272,13 @@ impl Engine {
         Ok(client)
     }
 
-    fn emit(&self, event: CoreEvent) {
+    pub(crate) fn emit(&self, event: CoreEvent) {
         // No subscriber is fine: nobody is watching.
         let _ = self.events.send(event);
     }
 }
 
-fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -9,4 +9,7 @@ pub enum CoreError {
     Idp(#[from] tapgate_idp::IdpError),
     #[error(transparent)]
     Store(#[from] tapgate_store::StoreError),
+    /// Something on this machine: a port, a file in the data folder.
+    #[error("{0}")]
+    Local(String),
 }

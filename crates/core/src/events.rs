@@ -11,8 +11,23 @@ pub enum CoreEvent {
     Refreshed { idp: String, identity: String, expires_at: i64 },
     /// The refresh token was refused (expired or revoked): a tap is needed.
     RefreshRejected { idp: String },
+    /// A sign-in (refresh or tap) failed; `error` is the one-line reason.
+    SignInFailed { idp: String, error: String },
     /// Tokens of an IdP were removed.
     SignedOut { idp: String },
+    /// A client connection through a forwarder ended.
+    ConnectionClosed {
+        database: String,
+        role: Option<String>,
+        identity: Option<String>,
+        application: Option<String>,
+        /// `ok`, `refused`, `tls error`, ...
+        outcome: String,
+        error: Option<String>,
+        duration_ms: u64,
+        bytes_up: u64,
+        bytes_down: u64,
+    },
     /// The tokens could not be saved in the keyring; they live in memory only.
     CacheWriteFailed { idp: String, reason: String },
 }

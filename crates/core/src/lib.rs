@@ -5,12 +5,21 @@
 //!   per IdP, and hands out valid [`Session`]s (cache, then refresh, then a key tap).
 //! - [`session`]: [`Session`], a signed-in identity with its token and countdown.
 //! - [`events`]: [`CoreEvent`], broadcast to whoever shows things to people (CLI, tray app).
+//! - [`forwarding`]: loopback forwarders for configured databases, wired to the engine, the
+//!   history and the status file.
+//! - [`ports`]: stable loopback ports, chosen once per database and remembered.
+//! - [`dsn`]: connection strings (URI, keyword/value, JDBC, psql).
+//! - [`status`]: what running Tapgate processes announce for `tapgate status`.
 //! - [`error`]: [`CoreError`].
 
+pub mod dsn;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod forwarding;
+pub mod ports;
 pub mod session;
+pub mod status;
 
 pub use engine::{Engine, SignInPolicy};
 pub use error::CoreError;

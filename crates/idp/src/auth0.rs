@@ -416,7 +416,6 @@ mod tests {
     fn error_response(status: u16, body: Value) -> IdpResponse {
         IdpResponse {
             status: StatusCode::from_u16(status).expect("status"),
-            headers: reqwest::header::HeaderMap::new(),
             body: body.to_string().into_bytes(),
             skew: None,
         }

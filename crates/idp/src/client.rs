@@ -120,7 +120,19 @@ impl IdpClient {
 
     async fn discovery(&self) -> Result<&Discovery, IdpError> {
         let inner = &self.inner;
-        inner.discovery.get_or_try_init(|| discover(&inner.http, &inner.config)).await
+        if let Some(discovery) = inner.discovery.get() {
+            return Ok(discovery);
+        }
+        // Not `get_or_try_init` with a closure: a closure returning a borrowing future makes the
+        // whole sign-in future fail rustc's `Send` check (higher-ranked lifetimes) for callers
+        // that box it. Two concurrent first calls both fetch; the first result is kept.
+        let fetched = discover(&inner.http, &inner.config).await?;
+        let _ = inner.discovery.set(fetched);
+        inner.discovery.get().ok_or_else(|| IdpError::BadDiscovery {
+            idp: inner.config.name.clone(),
+            issuer: inner.config.issuer.clone(),
+            reason: "the discovery document could not be kept".into(),
+        })
     }
 }
 

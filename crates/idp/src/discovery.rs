@@ -1,11 +1,12 @@
 //! OpenID Connect Discovery 1.0 §4: fetch and validate the IdP's provider metadata.
 //!
-//! openidconnect parses and validates the document (issuer equality, §4.3) and its JWKS; the
-//! requests themselves go through our shared reqwest client so that `Date` is measured and
-//! failures are classified like every other IdP call.
+//! openidconnect's `CoreProviderMetadata` parses the document; we check issuer equality (§4.3).
+//! The request goes through our shared reqwest client so that `Date` is measured and failures
+//! are classified like every other IdP call. The JWKS is not fetched: the client never verifies
+//! signatures (the database side does).
 
+use openidconnect::IssuerUrl;
 use openidconnect::core::{CoreGrantType, CoreProviderMetadata};
-use openidconnect::{DiscoveryError, HttpRequest, HttpResponse, IssuerUrl};
 use tapgate_config::IdpConfig;
 use url::Url;
 
@@ -38,28 +39,28 @@ pub(crate) async fn discover(http: &IdpHttp, config: &IdpConfig) -> Result<Disco
     let issuer = IssuerUrl::new(config.issuer.clone())
         .map_err(|err| bad(format!("the issuer is not a URL ({err})")))?;
 
-    let fetch = |request: HttpRequest| async move {
-        let request = reqwest::Request::try_from(request).map_err(|err| IdpError::BadDiscovery {
-            idp: config.name.clone(),
-            issuer: config.issuer.clone(),
-            reason: format!("cannot build the request ({err})"),
-        })?;
-        let response = http.execute(request).await?;
-        let mut out = HttpResponse::new(response.body);
-        *out.status_mut() = response.status;
-        *out.headers_mut() = response.headers;
-        Ok::<_, IdpError>(out)
-    };
-
-    let metadata = CoreProviderMetadata::discover_async(issuer, &fetch).await.map_err(|err| match err {
-        DiscoveryError::Request(transport) => transport,
-        DiscoveryError::Response(status, _, message) => {
-            bad(format!("{} ({message})", crate::http::status_text(status)))
-        }
-        DiscoveryError::Parse(parse) => bad(format!("unreadable JSON: {parse}")),
-        DiscoveryError::Validation(message) => bad(message),
-        other => bad(other.to_string()),
-    })?;
+    // Fetched here, not through `discover_async`: its HTTP client is a closure returning a
+    // borrowing future, which makes every caller's future fail rustc's `Send` check once boxed
+    // (the forwarder boxes sign-ins). openidconnect still parses the document.
+    let url = format!("{}/.well-known/openid-configuration", config.issuer.trim_end_matches('/'));
+    let request = reqwest::Request::new(
+        reqwest::Method::GET,
+        reqwest::Url::parse(&url).map_err(|err| bad(format!("the discovery URL is not valid ({err})")))?,
+    );
+    let response = http.execute(request).await?;
+    if !response.status.is_success() {
+        return Err(bad(crate::http::status_text(response.status)));
+    }
+    let metadata: CoreProviderMetadata =
+        serde_json::from_slice(&response.body).map_err(|err| bad(format!("unreadable JSON: {err}")))?;
+    // OIDC Discovery §4.3: the document must name exactly the issuer it was fetched for.
+    if metadata.issuer() != &issuer {
+        return Err(bad(format!(
+            "unexpected issuer URI `{}` (expected `{}`)",
+            metadata.issuer().as_str(),
+            issuer.as_str()
+        )));
+    }
 
     let token_endpoint = metadata
         .token_endpoint()

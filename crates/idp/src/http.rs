@@ -32,7 +32,6 @@ pub(crate) struct IdpHttp {
 /// A complete response: the body is read before the exchange counts as done.
 pub(crate) struct IdpResponse {
     pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
     /// Measured on this exchange when the IdP sent a readable `Date`.
     pub(crate) skew: Option<ClockSkew>,
@@ -112,7 +111,7 @@ impl IdpHttp {
         if let Some(skew) = skew {
             *self.latest_skew.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(skew);
         }
-        Ok(IdpResponse { status, headers, body, skew })
+        Ok(IdpResponse { status, body, skew })
     }
 
     /// Turns a reqwest failure into "cannot reach" or "TLS failure", with the cause a user can act on.

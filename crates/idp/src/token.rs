@@ -121,7 +121,6 @@ mod tests {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use reqwest::StatusCode;
-    use reqwest::header::HeaderMap;
     use serde_json::json;
 
     use super::*;
@@ -132,12 +131,7 @@ mod tests {
     }
 
     fn response(body: serde_json::Value, skew: Option<ClockSkew>) -> IdpResponse {
-        IdpResponse {
-            status: StatusCode::OK,
-            headers: HeaderMap::new(),
-            body: body.to_string().into_bytes(),
-            skew,
-        }
+        IdpResponse { status: StatusCode::OK, body: body.to_string().into_bytes(), skew }
     }
 
     fn claims_json(exp: i64) -> serde_json::Value {

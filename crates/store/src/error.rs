@@ -9,6 +9,9 @@ pub enum StoreError {
     /// A keyring entry holds something that is not a Tapgate session (it is then ignored and replaced).
     #[error("the keyring entry for {idp} is not readable: {reason}")]
     Corrupt { idp: String, reason: String },
+    /// The history database failed.
+    #[error("history: {0}")]
+    History(String),
     /// The blocking keyring call could not be run.
     #[error("keyring task failed: {0}")]
     Task(String),

@@ -7,6 +7,8 @@
 mod config_errors;
 mod expiry;
 mod failures;
+mod forwarder;
 mod key_rotation;
 mod keyring;
+mod pam_verify;
 mod sign_in;

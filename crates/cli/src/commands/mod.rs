@@ -1,7 +1,12 @@
 //! One file per subcommand, and the set-up they share.
 
+pub mod connect;
+pub mod dsn;
+pub mod exec;
+pub mod history;
 pub mod login;
 pub mod logout;
+pub mod status;
 pub mod token;
 pub mod whoami;
 

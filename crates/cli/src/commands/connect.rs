@@ -1,0 +1,129 @@
+//! `tapgate connect DB...`: loopback forwarders in the foreground until Ctrl-C.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tapgate_core::dsn::{DsnFormat, connection_string};
+use tapgate_core::forwarding::{self, PortChoice};
+use tapgate_core::{CoreEvent, SessionOrigin, SignInPolicy};
+use tokio_util::sync::CancellationToken;
+
+use crate::args::ConnectArgs;
+use crate::output::{countdown, human_bytes};
+use crate::prompt::TerminalPrompt;
+
+pub async fn run(config: Option<PathBuf>, args: ConnectArgs) -> anyhow::Result<ExitCode> {
+    let engine = Arc::new(super::engine(config).await?);
+    let forwarders = forwarding::bind(&engine, &args.dbs, PortChoice::Stable).await?;
+    let printer = print_activity(engine.subscribe());
+    let prompt = Arc::new(TerminalPrompt::default());
+
+    // Sign in now, in this terminal, rather than while the first client waits.
+    let mut idps: Vec<&str> = forwarders.iter().map(|f| f.db.idp.as_str()).collect();
+    idps.dedup();
+    for idp in idps {
+        match engine.session(Some(idp), prompt.clone(), SignInPolicy::Reuse).await {
+            // Fresh sign-ins and renewals are announced by the activity printer.
+            Ok(session) if session.origin == SessionOrigin::Cache => eprintln!(
+                "Using the {idp} session of {} ({} left).",
+                session.identity(),
+                countdown(session.seconds_left())
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("tapgate: {e}\n  Clients will be asked to wait while Tapgate signs in again.")
+            }
+        }
+        prompt.finished_now();
+    }
+
+    for f in &forwarders {
+        println!("{} ready on 127.0.0.1:{}", f.db.name, f.port());
+        println!("  {}", connection_string(DsnFormat::Uri, f.port(), &f.db.dbname, &f.db.role));
+        println!("  {}", connection_string(DsnFormat::Psql, f.port(), &f.db.dbname, &f.db.role));
+    }
+    println!("Press Ctrl-C to stop.");
+
+    let shutdown = CancellationToken::new();
+    let on_signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!("Stopping: open sessions get up to 10 s to finish (Ctrl-C again to stop now).");
+        on_signal.cancel();
+        wait_for_signal().await;
+        std::process::exit(130);
+    });
+    forwarding::serve(engine.clone(), forwarders, prompt, "tapgate connect", shutdown).await?;
+    drop(engine);
+    printer.abort();
+    eprintln!("Stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// One line per finished connection and per sign-in, on stderr.
+fn print_activity(mut events: tokio::sync::broadcast::Receiver<CoreEvent>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            let event = match events.recv().await {
+                Ok(event) => event,
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            };
+            match event {
+                CoreEvent::ConnectionClosed {
+                    database,
+                    role,
+                    identity,
+                    application,
+                    outcome,
+                    error,
+                    duration_ms,
+                    bytes_up,
+                    bytes_down,
+                } => {
+                    let who = identity.unwrap_or_else(|| "-".into());
+                    let role = role.unwrap_or_else(|| "-".into());
+                    let app = application.map(|a| format!(" ({a})")).unwrap_or_default();
+                    let detail = error.map(|e| format!(": {e}")).unwrap_or_default();
+                    eprintln!(
+                        "{database}: {who} as {role}{app}: {outcome}{detail} [{:.1} s, {} up, {} down]",
+                        duration_ms as f64 / 1000.0,
+                        human_bytes(bytes_up),
+                        human_bytes(bytes_down)
+                    );
+                }
+                CoreEvent::SignedIn { idp, identity, .. } => eprintln!("Signed in to {idp} as {identity}."),
+                CoreEvent::Refreshed { idp, .. } => eprintln!("Renewed the {idp} session without a tap."),
+                CoreEvent::SignInFailed { idp, error } => {
+                    eprintln!("tapgate: sign-in to {idp} failed: {error}")
+                }
+                other => crate::output::print_event(&other),
+            }
+        }
+    })
+}

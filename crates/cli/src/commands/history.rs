@@ -1,0 +1,54 @@
+//! `tapgate history [--db DB] [--limit N] [--json]`: connections through Tapgate's forwarders.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use tapgate_store::{HistoryQuery, HistoryReader, history_path};
+
+use crate::args::HistoryArgs;
+use crate::output::{human_bytes, utc_time};
+
+pub async fn run(_config: Option<PathBuf>, args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    let path = history_path(&tapgate_config::data_dir()?);
+    let rows = if path.exists() {
+        HistoryReader::open(&path)?
+            .connections(&HistoryQuery { database: args.db.clone(), limit: args.limit })?
+    } else {
+        Vec::new()
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        println!("No connections yet. Start a forwarder with `tapgate connect DB` and point a client at it.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<19}  {:<12} {:<12} {:<24} {:<16} {:>8} {:>9} {:>9}  outcome",
+        "started (UTC)", "database", "role", "identity", "application", "duration", "up", "down"
+    );
+    for r in rows {
+        let duration = match r.ended_at {
+            Some(end) => format!("{:.1}s", (end - r.started_at) as f64 / 1000.0),
+            None => "open".to_string(),
+        };
+        let outcome = match &r.error {
+            Some(e) => format!("{}: {e}", r.outcome),
+            None => r.outcome.clone(),
+        };
+        println!(
+            "{:<19}  {:<12} {:<12} {:<24} {:<16} {:>8} {:>9} {:>9}  {}",
+            utc_time(r.started_at / 1000),
+            r.database,
+            r.role,
+            r.identity.as_deref().unwrap_or("-"),
+            r.application.as_deref().unwrap_or("-"),
+            duration,
+            human_bytes(r.bytes_up),
+            human_bytes(r.bytes_down),
+            outcome
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

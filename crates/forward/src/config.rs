@@ -1,0 +1,132 @@
+//! [`ForwarderConfig`]: everything one database's forwarder needs, already validated by the
+//! caller (Tapgate's config crate) and filled with defaults by [`ForwarderConfig::new`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use tapgate_pgwire::AuthMethod;
+
+/// Default cap on client connections through one forwarder.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 100;
+/// Default bound on reaching the server (TCP connect and TLS handshake).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a client may wait for a sign-in (a key tap).
+pub const DEFAULT_TOKEN_WAIT: Duration = Duration::from_secs(60);
+/// Default time open sessions get to finish after shutdown starts.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Default time a client has to send its StartupMessage after connecting.
+pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default bound on the server's login (StartupMessage to ReadyForQuery); PostgreSQL's own
+/// `authentication_timeout` is one minute too.
+pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How the server's certificate is checked. There is no plaintext mode: a token never travels
+/// without TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslMode {
+    /// The chain must lead to a trusted root (system roots plus `ca_file`) and the certificate
+    /// must name the host. The default.
+    #[default]
+    VerifyFull,
+    /// The chain must lead to `ca_file` (required; system roots are not used, since any public
+    /// certificate would pass), the name is not checked.
+    VerifyCa,
+    /// Encrypted, certificate not checked. Weak: protects against eavesdropping only; anyone who
+    /// can intercept the connection can pose as the server and receive the token.
+    Require,
+}
+
+/// How TLS starts on the upstream connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslNegotiation {
+    /// SSLRequest, the server answers `S`, then the TLS handshake. Every PostgreSQL.
+    #[default]
+    Postgres,
+    /// TLS right away with ALPN `postgresql` (PostgreSQL 17 and later): one round trip less.
+    Direct,
+}
+
+/// One database's forwarder.
+#[derive(Debug, Clone)]
+pub struct ForwarderConfig {
+    /// The database's name in Tapgate's configuration (`[db.prod]` -> "prod"): for messages,
+    /// logs and the TokenSource.
+    pub name: String,
+    /// Loopback port to listen on; 0 picks one (read it back with `Forwarder::local_port`).
+    pub local_port: u16,
+    /// The server's host name or address; also the name its certificate must carry.
+    pub upstream_host: String,
+    /// The server's port.
+    pub upstream_port: u16,
+    /// How the server's certificate is checked.
+    pub sslmode: SslMode,
+    /// Extra trusted roots (PEM), on top of the system roots for verify-full; the only roots
+    /// for verify-ca.
+    pub ca_file: Option<PathBuf>,
+    /// SSLRequest then TLS, or direct TLS.
+    pub ssl_negotiation: SslNegotiation,
+    /// Database to connect to when the client names none (or only libpq's default, its user name).
+    pub dbname: String,
+    /// Role to log in as by default.
+    pub role: String,
+    /// Other roles a client may pick with its user name.
+    pub roles: Vec<String>,
+    /// How the token is presented to the server.
+    pub auth: AuthMethod,
+    /// Open client sessions at most; the next one gets SQLSTATE 53300.
+    pub max_connections: usize,
+    /// Bound on TCP connect plus TLS handshake to the server.
+    pub connect_timeout: Duration,
+    /// How long a client may wait for a token (a sign-in may need a key tap).
+    pub token_wait: Duration,
+    /// How long open sessions may go on after shutdown starts.
+    pub shutdown_grace: Duration,
+    /// How long a new client has to send its StartupMessage.
+    pub startup_timeout: Duration,
+    /// Bound on the server's login: StartupMessage to ReadyForQuery.
+    pub login_timeout: Duration,
+}
+
+impl ForwarderConfig {
+    /// A forwarder for `name` to `upstream_host:upstream_port`, logging in to `dbname` as
+    /// `role`, with every other setting at its default (verify-full, SSLRequest, token as
+    /// password, a port picked at bind time).
+    pub fn new(
+        name: impl Into<String>,
+        upstream_host: impl Into<String>,
+        upstream_port: u16,
+        dbname: impl Into<String>,
+        role: impl Into<String>,
+    ) -> ForwarderConfig {
+        ForwarderConfig {
+            name: name.into(),
+            local_port: 0,
+            upstream_host: upstream_host.into(),
+            upstream_port,
+            sslmode: SslMode::default(),
+            ca_file: None,
+            ssl_negotiation: SslNegotiation::default(),
+            dbname: dbname.into(),
+            role: role.into(),
+            roles: Vec::new(),
+            auth: AuthMethod::default(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            token_wait: DEFAULT_TOKEN_WAIT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            startup_timeout: DEFAULT_STARTUP_TIMEOUT,
+            login_timeout: DEFAULT_LOGIN_TIMEOUT,
+        }
+    }
+
+    /// The roles a client may ask for: `role` first, then `roles`, without repeats.
+    pub fn allowed_roles(&self) -> Vec<&str> {
+        let mut allowed = vec![self.role.as_str()];
+        for role in &self.roles {
+            if !allowed.contains(&role.as_str()) {
+                allowed.push(role);
+            }
+        }
+        allowed
+    }
+}

@@ -1,0 +1,50 @@
+//! Where tokens come from: [`TokenSource`], implemented by Tapgate's core (cache, then refresh,
+//! then a key tap).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use secrecy::SecretString;
+
+/// A boxed, sendable future (the same shape as `futures::future::BoxFuture`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Hands out a valid token for a database, signing in if it must.
+pub trait TokenSource: Send + Sync + 'static {
+    /// A token for `database` (the forwarder's `name`). May take as long as a sign-in takes; the
+    /// forwarder gives up after its `token_wait`.
+    fn token(&self, database: &str) -> BoxFuture<'static, Result<UpstreamToken, TokenError>>;
+}
+
+/// A token and who it belongs to.
+#[derive(Debug, Clone)]
+pub struct UpstreamToken {
+    /// Sent to the server as the password or OAuth bearer token; never logged.
+    pub access_token: SecretString,
+    /// Who signed in (e.g. `alice@example.com`): shown in `application_name` and history.
+    pub identity: String,
+}
+
+/// Why there is no token; `message` is shown to the client verbatim, so it should say what to
+/// do (e.g. "Tapgate: sign-in needed for corp: touch your security key ...").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenError {
+    /// The message for the person at the client.
+    pub message: String,
+}
+
+impl TokenError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> TokenError {
+        TokenError { message: message.into() }
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TokenError {}

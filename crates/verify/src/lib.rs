@@ -1,0 +1,49 @@
+//! Server side of Tapgate: checks a JWT presented as a PostgreSQL password (signature against the
+//! issuer's JWKS, issuer, audience, times) and maps the person's IdP groups to the role they ask
+//! for. The PAM verifier binary uses it now; the PostgreSQL 18 validator module will later.
+//!
+//! # Layout
+//! - [`config`]: [`VerifyConfig`], `/etc/tapgate/verify.toml` validated; errors name file, line, key.
+//! - [`raw`]: the file as written (serde, unknown keys refused).
+//! - [`token`]: the checks on one token: shape, pinned algorithms, `kid`, signature, claims.
+//! - [`jwks`]: [`PublicKeys`] from a JWK Set and the key-fits-algorithm rules.
+//! - [`fetch`]: [`JwksSource`]; [`HttpsJwks`] does discovery + JWKS over HTTPS (ureq, blocking,
+//!   bounded by a 5 s deadline).
+//! - [`cache`]: the JWKS cache file (atomic writes, a lock file, fetch times).
+//! - [`keys`]: [`KeyStore`]: freshness, refetch on an unknown `kid`, the rate limit, stale keys
+//!   during an IdP outage.
+//! - [`policy`]: [`RolePolicy`], group -> role authorization.
+//! - [`decision`]: [`Decision`] and its one-line form.
+//! - [`verifier`]: [`Verifier`], all of the above for one configuration.
+//! - [`pam_input`]: the token on stdin and `PAM_USER`, as PAM hands them to the binary.
+//! - `pam_module` (Linux): `pam_tapgate.so`, the PAM module that runs the binary with the whole
+//!   token (pam_exec.so cuts passwords at 511 bytes). The crate's only unsafe code.
+//! - [`error`]: [`VerifyError`], the one error type; its messages are decision reasons.
+//!
+//! Nothing here starts an async runtime or a thread pool, and every network call has a deadline:
+//! the same code is meant to run inside a PostgreSQL backend.
+
+pub mod cache;
+pub mod config;
+pub mod decision;
+pub mod error;
+pub mod fetch;
+pub mod jwks;
+pub mod keys;
+pub mod pam_input;
+#[cfg(target_os = "linux")]
+mod pam_module;
+pub mod policy;
+pub mod raw;
+pub mod token;
+pub mod verifier;
+
+pub use config::{DEFAULT_CONFIG_PATH, DEFAULT_JWKS_CACHE, VerifyConfig};
+pub use decision::Decision;
+pub use error::VerifyError;
+pub use fetch::{HttpsJwks, JwksSource};
+pub use jwks::PublicKeys;
+pub use keys::{CacheTiming, KeyStore};
+pub use policy::{Authorization, RolePolicy};
+pub use token::{ALLOWED_ALGORITHMS, VerifiedToken};
+pub use verifier::Verifier;

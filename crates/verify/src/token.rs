@@ -1,0 +1,324 @@
+//! The checks on one token (protocols.md §6): shape, pinned algorithm, `kid`, signature, then
+//! `iss`, `aud`, `exp` and `nbf` with leeway. Claims are read only from a token whose signature
+//! verified.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+
+use crate::VerifyError;
+use crate::error::one_line;
+
+/// The only algorithms a token may use. `none` and the HMAC family are refused by name before any
+/// key is looked at: an HMAC "signature" made with a public key as the secret is the classic
+/// algorithm-confusion forgery.
+pub const ALLOWED_ALGORITHMS: [Algorithm; 2] = [Algorithm::ES256, Algorithm::RS256];
+
+/// Longer than any access token an IdP issues; more is refused before decoding anything.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// What the header says, once it passed the pinning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenHeader {
+    pub alg: Algorithm,
+    pub kid: String,
+}
+
+/// What the claims must say.
+#[derive(Debug, Clone)]
+pub struct Expectations<'a> {
+    pub issuer: &'a str,
+    pub audience: &'a str,
+    pub leeway: Duration,
+    pub identity_claim: &'a str,
+}
+
+/// A token whose signature and claims passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedToken {
+    /// The value of the identity claim (e.g. `alice@example.com`).
+    pub identity: String,
+    /// The `groups` claim (an absent claim is no groups).
+    pub groups: Vec<String>,
+    /// `sub`, when present.
+    pub subject: Option<String>,
+    /// `exp`, unix seconds.
+    pub expires_at: i64,
+    /// The `kid` that verified it.
+    pub kid: String,
+    /// Every claim, for callers that map more than groups.
+    pub claims: Map<String, Value>,
+}
+
+/// Reads the header: shape, size, pinned algorithm, `kid`.
+pub fn read_header(token: &str) -> Result<TokenHeader, VerifyError> {
+    let malformed = |reason: &str| VerifyError::Malformed { reason: reason.to_string() };
+    if token.is_empty() {
+        return Err(malformed("it is empty"));
+    }
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(malformed(&format!("it is longer than {MAX_TOKEN_BYTES} bytes")));
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    match parts.len() {
+        3 => {}
+        5 => return Err(malformed("it is an encrypted token (JWE); ask the IdP for a signed access token")),
+        _ => return Err(malformed("a JWT has three dot-separated parts")),
+    }
+    if parts.iter().any(|p| p.is_empty() || !p.bytes().all(is_base64url)) {
+        return Err(malformed("a part is empty or not base64url"));
+    }
+    let header_bytes =
+        URL_SAFE_NO_PAD.decode(parts[0]).map_err(|_| malformed("the header is not base64url"))?;
+    let header: Map<String, Value> =
+        serde_json::from_slice(&header_bytes).map_err(|_| malformed("the header is not a JSON object"))?;
+
+    let alg_name = header.get("alg").and_then(Value::as_str).unwrap_or("(none given)");
+    let alg = match alg_name {
+        "ES256" => Algorithm::ES256,
+        "RS256" => Algorithm::RS256,
+        other => return Err(VerifyError::AlgorithmNotAllowed { alg: one_line(other) }),
+    };
+    // RFC 7515 §4.1.11: a header extension we do not understand must not be ignored.
+    if header.contains_key("crit") {
+        return Err(malformed("the header has critical extensions (crit) this verifier does not implement"));
+    }
+    let kid = match header.get("kid").and_then(Value::as_str) {
+        Some(kid) if !kid.is_empty() => kid.to_string(),
+        _ => return Err(VerifyError::NoKeyId),
+    };
+    Ok(TokenHeader { alg, kid })
+}
+
+/// Verifies the signature with `key`, then the claims, and extracts the identity and groups.
+pub fn check(
+    token: &str,
+    header: &TokenHeader,
+    key: &DecodingKey,
+    expect: &Expectations<'_>,
+) -> Result<VerifiedToken, VerifyError> {
+    let mut validation = Validation::new(header.alg);
+    validation.algorithms = vec![header.alg];
+    validation.set_issuer(&[expect.issuer]);
+    validation.set_audience(&[expect.audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    validation.leeway = expect.leeway.as_secs();
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+
+    let claims = match jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation) {
+        Ok(data) => data.claims,
+        Err(error) => return Err(explain(token, header, key, expect, error.kind())),
+    };
+
+    let identity = identity_of(&claims, expect.identity_claim).ok_or_else(|| VerifyError::MissingClaim {
+        identity: None,
+        claim: expect.identity_claim.to_string(),
+    })?;
+    let expires_at = claims.get("exp").and_then(Value::as_i64).unwrap_or_default();
+    Ok(VerifiedToken {
+        identity,
+        groups: groups_of(&claims),
+        subject: claims.get("sub").and_then(Value::as_str).map(str::to_string),
+        expires_at,
+        kid: header.kid.clone(),
+        claims,
+    })
+}
+
+/// Turns a refusal from jsonwebtoken into a reason with the values that matter.
+///
+/// jsonwebtoken checks the signature before the claims, so for a claim refusal the token is
+/// genuine; it is decoded again with the signature check alone to say who it was and what the
+/// claim held.
+fn explain(
+    token: &str,
+    header: &TokenHeader,
+    key: &DecodingKey,
+    expect: &Expectations<'_>,
+    kind: &ErrorKind,
+) -> VerifyError {
+    let kid = header.kid.clone();
+    let claims = || signed_claims(token, header.alg, key).unwrap_or_default();
+    let leeway = expect.leeway.as_secs();
+    match kind {
+        ErrorKind::InvalidSignature => VerifyError::BadSignature { kid },
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidKeyFormat | ErrorKind::InvalidEcdsaKey => {
+            VerifyError::KeyUnusable {
+                kid,
+                alg: format!("{:?}", header.alg),
+                reason: "the key does not fit the algorithm".to_string(),
+            }
+        }
+        ErrorKind::ExpiredSignature => {
+            let claims = claims();
+            let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or_default();
+            VerifyError::Expired {
+                identity: identity_of(&claims, expect.identity_claim),
+                expired_at: rfc3339(exp),
+                ago: unix_now() - exp,
+                leeway,
+            }
+        }
+        ErrorKind::ImmatureSignature => {
+            let claims = claims();
+            let nbf = claims.get("nbf").and_then(Value::as_i64).unwrap_or_default();
+            VerifyError::NotYetValid {
+                identity: identity_of(&claims, expect.identity_claim),
+                not_before: rfc3339(nbf),
+                ahead: nbf - unix_now(),
+                leeway,
+            }
+        }
+        ErrorKind::InvalidIssuer => {
+            let claims = claims();
+            VerifyError::WrongIssuer {
+                identity: identity_of(&claims, expect.identity_claim),
+                found: claims.get("iss").map(show).unwrap_or_else(|| "(none)".to_string()),
+                expected: expect.issuer.to_string(),
+            }
+        }
+        ErrorKind::InvalidAudience => {
+            let claims = claims();
+            VerifyError::WrongAudience {
+                identity: identity_of(&claims, expect.identity_claim),
+                found: claims.get("aud").map(show).unwrap_or_else(|| "(none)".to_string()),
+                expected: expect.audience.to_string(),
+            }
+        }
+        ErrorKind::MissingRequiredClaim(claim) | ErrorKind::InvalidClaimFormat(claim) => {
+            let claims = claims();
+            VerifyError::MissingClaim {
+                identity: identity_of(&claims, expect.identity_claim),
+                claim: one_line(claim),
+            }
+        }
+        ErrorKind::Json(_) | ErrorKind::Utf8(_) | ErrorKind::Base64(_) | ErrorKind::InvalidToken => {
+            VerifyError::Malformed { reason: "its claims are not a JSON object".to_string() }
+        }
+        other => VerifyError::Malformed { reason: one_line(&format!("{other:?}")) },
+    }
+}
+
+/// The claims of a token whose signature verifies, without any claim check.
+fn signed_claims(token: &str, alg: Algorithm, key: &DecodingKey) -> Option<Map<String, Value>> {
+    let mut validation = Validation::new(alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation).ok().map(|data| data.claims)
+}
+
+fn identity_of(claims: &Map<String, Value>, claim: &str) -> Option<String> {
+    let value = claims.get(claim)?.as_str()?.trim();
+    (!value.is_empty()).then(|| one_line(value))
+}
+
+/// `groups` as a list of strings; a single string is one group (some IdPs do that for one).
+fn groups_of(claims: &Map<String, Value>) -> Vec<String> {
+    match claims.get("groups") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(one_line).collect(),
+        Some(Value::String(one)) => vec![one_line(one)],
+        _ => Vec::new(),
+    }
+}
+
+/// A claim value for a message: strings bare, arrays as `[a, b]`.
+fn show(value: &Value) -> String {
+    match value {
+        Value::String(s) => one_line(s),
+        Value::Array(items) => {
+            let shown: Vec<String> = items.iter().map(show).collect();
+            format!("[{}]", shown.join(", "))
+        }
+        other => one_line(&other.to_string()),
+    }
+}
+
+fn is_base64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
+}
+
+fn rfc3339(unix: i64) -> String {
+    let time = UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).unwrap_or_default());
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn with_header(header: &str) -> String {
+        format!("{}.{}.{}", b64(header), b64("{}"), b64("sig"))
+    }
+
+    #[test]
+    fn alg_none_is_refused_by_name() {
+        let err = read_header(&with_header(r#"{"alg":"none","kid":"k"}"#)).expect_err("none");
+        assert_eq!(err.to_string(), "token algorithm none is not allowed (allowed: ES256, RS256)");
+    }
+
+    #[test]
+    fn hmac_algorithms_are_refused_before_any_key_is_looked_at() {
+        for alg in ["HS256", "HS384", "HS512"] {
+            let err =
+                read_header(&with_header(&format!(r#"{{"alg":"{alg}","kid":"k"}}"#))).expect_err("hmac");
+            assert!(matches!(err, VerifyError::AlgorithmNotAllowed { .. }), "{alg}: {err}");
+        }
+        let err = read_header(&with_header(r#"{"kid":"k"}"#)).expect_err("no alg");
+        assert!(err.to_string().contains("(none given)"), "{err}");
+    }
+
+    #[test]
+    fn the_header_needs_a_kid() {
+        let err = read_header(&with_header(r#"{"alg":"ES256"}"#)).expect_err("no kid");
+        assert!(matches!(err, VerifyError::NoKeyId));
+        let ok = read_header(&with_header(r#"{"alg":"ES256","kid":"k1"}"#)).expect("ok");
+        assert_eq!(ok, TokenHeader { alg: Algorithm::ES256, kid: "k1".into() });
+    }
+
+    #[test]
+    fn shapes_that_are_not_a_jws_are_refused() {
+        for (token, expected) in [
+            ("", "empty"),
+            ("abc", "three dot-separated parts"),
+            ("a.b.c.d.e", "JWE"),
+            ("a..c", "not base64url"),
+            ("a+b.c.d", "not base64url"),
+            ("e30.e30.e30 ", "not base64url"),
+        ] {
+            let err = read_header(token).expect_err(token).to_string();
+            assert!(err.contains(expected), "{token:?}: {err}");
+        }
+        let long = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert!(read_header(&long).expect_err("long").to_string().contains("longer than"));
+    }
+
+    #[test]
+    fn critical_header_extensions_are_refused() {
+        let err = read_header(&with_header(r#"{"alg":"ES256","kid":"k","crit":["x"]}"#)).expect_err("crit");
+        assert!(err.to_string().contains("crit"), "{err}");
+    }
+
+    #[test]
+    fn groups_accept_a_list_or_a_single_string() {
+        let claims: Map<String, Value> = serde_json::from_str(r#"{"groups":["a","b",3]}"#).expect("json");
+        assert_eq!(groups_of(&claims), vec!["a", "b"]);
+        let claims: Map<String, Value> = serde_json::from_str(r#"{"groups":"a"}"#).expect("json");
+        assert_eq!(groups_of(&claims), vec!["a"]);
+        assert!(groups_of(&Map::new()).is_empty());
+    }
+}

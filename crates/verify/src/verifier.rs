@@ -1,0 +1,347 @@
+//! [`Verifier`]: one configuration's checks end to end: header, key, signature and claims, then
+//! the role policy, ending in a [`Decision`].
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::VerifyError;
+use crate::cache::JwksCacheFile;
+use crate::config::VerifyConfig;
+use crate::decision::Decision;
+use crate::fetch::{HttpsJwks, JwksSource};
+use crate::jwks::{PublicKeys, decoding_key};
+use crate::keys::{CacheTiming, KeyStore};
+use crate::policy::RolePolicy;
+use crate::token::{Expectations, VerifiedToken, check, read_header};
+
+/// Verifies tokens for one `verify.toml`. Cheap to build: nothing is read or fetched until a
+/// token needs a key.
+#[derive(Debug)]
+pub struct Verifier<S = HttpsJwks> {
+    config: VerifyConfig,
+    policy: RolePolicy,
+    keys: KeyStore<S>,
+}
+
+impl Verifier<HttpsJwks> {
+    /// A verifier fetching the JWKS over HTTPS as the configuration says.
+    pub fn new(config: VerifyConfig) -> Verifier<HttpsJwks> {
+        let source = HttpsJwks::new(&config.issuer, &config.discovery_url(), config.ca_file.clone());
+        Verifier::with_source(config, source, CacheTiming::default())
+    }
+}
+
+impl<S: JwksSource> Verifier<S> {
+    /// A verifier with another key source and cache timing (tests, and hosts with their own
+    /// transport).
+    pub fn with_source(config: VerifyConfig, source: S, timing: CacheTiming) -> Verifier<S> {
+        let keys =
+            KeyStore::new(&config.issuer, source, JwksCacheFile::new(config.jwks_cache.clone()), timing);
+        let policy = RolePolicy::new(config.roles.clone());
+        Verifier { config, policy, keys }
+    }
+
+    pub fn config(&self) -> &VerifyConfig {
+        &self.config
+    }
+
+    /// Checks `token` (signature, issuer, audience, times) without looking at roles.
+    /// Problems that did not decide the outcome are pushed to `warnings`.
+    pub fn verify(&self, token: &str, warnings: &mut Vec<String>) -> Result<VerifiedToken, VerifyError> {
+        let header = read_header(token)?;
+        let jwk = self.keys.key(&header.kid, unix_now(), warnings)?;
+        let key = decoding_key(&header.kid, &jwk, header.alg)?;
+        let expect = Expectations {
+            issuer: &self.config.issuer,
+            audience: &self.config.audience,
+            leeway: self.config.leeway,
+            identity_claim: &self.config.identity_claim,
+        };
+        check(token, &header, &key, &expect)
+    }
+
+    /// Whether `token` may log in as `role`, and why.
+    pub fn decide(&self, token: &str, role: &str) -> Decision {
+        let mut warnings = Vec::new();
+        let mut decision = match self.verify(token, &mut warnings) {
+            Ok(verified) => {
+                let authorization = self.policy.authorize(role, &verified.groups);
+                if authorization.allowed {
+                    Decision::allow(verified.identity, role, authorization.reason)
+                } else {
+                    Decision::deny(Some(verified.identity), role, authorization.reason)
+                }
+            }
+            Err(error) => Decision::deny(error.identity().map(str::to_string), role, error.to_string()),
+        };
+        decision.warnings = warnings;
+        decision
+    }
+
+    /// Fetches the JWKS now and caches it, ignoring freshness and the rate limit (for `--check`).
+    pub fn refresh_keys(&self, warnings: &mut Vec<String>) -> Result<PublicKeys, VerifyError> {
+        self.keys.refresh(unix_now(), warnings)
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::path::Path;
+    use std::rc::Rc;
+
+    use jsonwebtoken::jwk::Jwk;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const ISSUER: &str = "https://idp.test";
+
+    /// An IdP signing key: the private half signs test tokens, the public half is in the JWKS.
+    struct SigningKey {
+        kid: String,
+        alg: Algorithm,
+        encoding: EncodingKey,
+    }
+
+    impl SigningKey {
+        fn es256(kid: &str) -> SigningKey {
+            use p256::pkcs8::{EncodePrivateKey, LineEnding};
+            let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+            let pem = secret.to_pkcs8_pem(LineEnding::LF).expect("pem");
+            let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).expect("ec key");
+            SigningKey { kid: kid.to_string(), alg: Algorithm::ES256, encoding }
+        }
+
+        fn rs256(kid: &str) -> SigningKey {
+            use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+            let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("rsa key");
+            let pem = private.to_pkcs8_pem(LineEnding::LF).expect("pem");
+            let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("rsa key");
+            SigningKey { kid: kid.to_string(), alg: Algorithm::RS256, encoding }
+        }
+
+        fn jwk(&self) -> Value {
+            let mut jwk = Jwk::from_encoding_key(&self.encoding, self.alg).expect("jwk");
+            jwk.common.key_id = Some(self.kid.clone());
+            serde_json::to_value(jwk).expect("json")
+        }
+
+        fn sign(&self, claims: &Value) -> String {
+            let mut header = Header::new(self.alg);
+            header.kid = Some(self.kid.clone());
+            jsonwebtoken::encode(&header, claims, &self.encoding).expect("signed")
+        }
+    }
+
+    /// Serves a fixed JWKS and counts fetches.
+    struct StaticJwks {
+        jwks: Value,
+        fetches: Cell<u32>,
+    }
+
+    impl JwksSource for Rc<StaticJwks> {
+        fn fetch(&self) -> Result<Value, VerifyError> {
+            self.fetches.set(self.fetches.get() + 1);
+            Ok(self.jwks.clone())
+        }
+    }
+
+    fn config(dir: &Path) -> VerifyConfig {
+        let text = format!(
+            "issuer = \"{ISSUER}\"\naudience = \"postgres\"\njwks_cache = \"jwks.json\"\n\
+             [roles]\napp_rw = [\"dba\", \"backend\"]\napp_ro = [\"analysts\"]\n"
+        );
+        VerifyConfig::parse(&dir.join("verify.toml"), &text).expect("config")
+    }
+
+    fn now() -> i64 {
+        unix_now() as i64
+    }
+
+    fn claims() -> Value {
+        json!({
+            "iss": ISSUER, "aud": "postgres", "sub": "u-1", "email": "alice@example.com",
+            "groups": ["dba"], "iat": now(), "nbf": now(), "exp": now() + 600,
+        })
+    }
+
+    fn with(mut claims: Value, key: &str, value: Value) -> Value {
+        claims[key] = value;
+        claims
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        source: Rc<StaticJwks>,
+        verifier: Verifier<Rc<StaticJwks>>,
+    }
+
+    fn fixture(keys: &[&SigningKey]) -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let jwks = json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() });
+        let source = Rc::new(StaticJwks { jwks, fetches: Cell::new(0) });
+        let verifier = Verifier::with_source(config(dir.path()), Rc::clone(&source), CacheTiming::default());
+        Fixture { _dir: dir, source, verifier }
+    }
+
+    #[test]
+    fn a_valid_es256_token_with_a_mapped_group_is_allowed() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let decision = f.verifier.decide(&key.sign(&claims()), "app_rw");
+        assert_eq!(
+            decision.to_string(),
+            "allowed alice@example.com as app_rw: group dba is allowed for app_rw"
+        );
+        // Next logins are served from the cache file.
+        assert!(f.verifier.decide(&key.sign(&claims()), "app_rw").allowed);
+        assert_eq!(f.source.fetches.get(), 1);
+    }
+
+    #[test]
+    fn a_valid_rs256_token_is_allowed() {
+        let key = SigningKey::rs256("rsa1");
+        let f = fixture(&[&key]);
+        let decision = f.verifier.decide(&key.sign(&claims()), "app_rw");
+        assert!(decision.allowed, "{decision}");
+    }
+
+    #[test]
+    fn a_group_that_does_not_map_is_denied_with_the_identity() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let decision = f.verifier.decide(&key.sign(&with(claims(), "groups", json!(["dev"]))), "app_rw");
+        assert_eq!(
+            decision.to_string(),
+            "denied alice@example.com as app_rw: groups [dev] are not allowed for app_rw (allowed: dba, backend)"
+        );
+    }
+
+    #[test]
+    fn wrong_issuer_and_wrong_audience_are_denied() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let decision =
+            f.verifier.decide(&key.sign(&with(claims(), "iss", json!("https://evil.test"))), "app_rw");
+        assert!(!decision.allowed);
+        assert!(
+            decision
+                .reason
+                .contains("token issuer https://evil.test is not the configured issuer https://idp.test"),
+            "{decision}"
+        );
+        assert_eq!(decision.identity.as_deref(), Some("alice@example.com"));
+
+        let decision =
+            f.verifier.decide(&key.sign(&with(claims(), "aud", json!(["billing", "crm"]))), "app_rw");
+        assert!(
+            decision
+                .reason
+                .contains("token audience [billing, crm] does not include the configured audience postgres"),
+            "{decision}"
+        );
+        let decision = f.verifier.decide(&key.sign(&with(claims(), "aud", Value::Null)), "app_rw");
+        assert!(!decision.allowed, "{decision}");
+    }
+
+    #[test]
+    fn expiry_is_checked_with_leeway() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let expired = with(claims(), "exp", json!(now() - 100));
+        let decision = f.verifier.decide(&key.sign(&expired), "app_rw");
+        assert!(!decision.allowed);
+        assert!(decision.reason.starts_with("token expired at "), "{decision}");
+        assert!(decision.reason.contains("leeway 30 s"), "{decision}");
+
+        let just_expired = with(claims(), "exp", json!(now() - 10));
+        assert!(f.verifier.decide(&key.sign(&just_expired), "app_rw").allowed, "within the leeway");
+    }
+
+    #[test]
+    fn not_before_in_the_future_is_accepted_within_the_leeway_only() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let soon = with(with(claims(), "nbf", json!(now() + 20)), "iat", json!(now() + 20));
+        assert!(f.verifier.decide(&key.sign(&soon), "app_rw").allowed);
+
+        let later = with(claims(), "nbf", json!(now() + 120));
+        let decision = f.verifier.decide(&key.sign(&later), "app_rw");
+        assert!(!decision.allowed);
+        assert!(decision.reason.contains("token not valid before"), "{decision}");
+        assert!(decision.reason.contains("clock"), "{decision}");
+    }
+
+    #[test]
+    fn a_token_signed_by_another_key_with_a_known_kid_is_a_bad_signature() {
+        let real = SigningKey::es256("k1");
+        let forger = SigningKey::es256("k1");
+        let f = fixture(&[&real]);
+        let decision = f.verifier.decide(&forger.sign(&claims()), "app_rw");
+        assert_eq!(
+            decision.to_string(),
+            "denied (unverified token) as app_rw: bad signature (key k1): the token was not signed by the IdP or was altered"
+        );
+    }
+
+    #[test]
+    fn alg_none_and_hmac_forgeries_are_denied() {
+        use base64::Engine as _;
+        let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+
+        let none = format!("{}.{}.", b64(&json!({"alg": "none", "kid": "k1"})), b64(&claims()));
+        let decision = f.verifier.decide(&none, "app_rw");
+        assert!(!decision.allowed);
+
+        // HS256 "signed" with the IdP's public key as the HMAC secret.
+        let public = key.jwk().to_string();
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k1".into());
+        let forged = jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(public.as_bytes()))
+            .expect("hs256");
+        let decision = f.verifier.decide(&forged, "app_rw");
+        assert_eq!(
+            decision.to_string(),
+            "denied (unverified token) as app_rw: token algorithm HS256 is not allowed (allowed: ES256, RS256)"
+        );
+        assert_eq!(f.source.fetches.get(), 0, "refused before any key was fetched");
+    }
+
+    #[test]
+    fn an_es256_header_on_an_rsa_key_is_refused() {
+        let rsa = SigningKey::rs256("shared");
+        let f = fixture(&[&rsa]);
+        let ec = SigningKey::es256("shared");
+        let decision = f.verifier.decide(&ec.sign(&claims()), "app_rw");
+        assert!(decision.reason.contains("cannot verify a ES256 token"), "{decision}");
+    }
+
+    #[test]
+    fn a_token_without_the_identity_claim_is_denied() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let mut claims = claims();
+        claims.as_object_mut().expect("object").remove("email");
+        let decision = f.verifier.decide(&key.sign(&claims), "app_rw");
+        assert_eq!(decision.reason, "the token has no usable email claim");
+    }
+
+    #[test]
+    fn an_unknown_kid_right_after_a_fetch_waits_for_the_rate_limit() {
+        let old = SigningKey::es256("old");
+        let f = fixture(&[&old]);
+        assert!(f.verifier.decide(&old.sign(&claims()), "app_rw").allowed);
+        let new = SigningKey::es256("new");
+        let decision = f.verifier.decide(&new.sign(&claims()), "app_rw");
+        assert!(decision.reason.contains("signing key new is not in the IdP's JWKS"), "{decision}");
+        assert!(decision.reason.contains("limited to one per 30 s"), "{decision}");
+        assert_eq!(f.source.fetches.get(), 1);
+    }
+}

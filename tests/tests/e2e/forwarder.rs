@@ -1,0 +1,383 @@
+//! The loopback forwarder against a real PostgreSQL 15 whose logins go through PAM and
+//! `tapgate-pam-verify`, with the dev IdP and a software key: what a person with psql sees.
+
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tapgate_e2e::pg::{PamService, PgOptions, PgServer, ServerTls, psql_client};
+use tapgate_e2e::{Background, DevIdp, DevIdpOptions, Person, Run, bin, files_containing};
+
+const READY: Duration = Duration::from_secs(60);
+
+/// A database behind PAM, a person allowed in (or not), and their Tapgate config for it.
+struct Site {
+    pg: PgServer,
+    pam: PamService,
+    person: Person,
+    idp: DevIdp,
+}
+
+struct SiteOptions {
+    groups: &'static str,
+    idp: DevIdpOptions,
+    tls: ServerTls,
+    /// Extra lines for the `[db.prod]` table.
+    db_extra: String,
+    /// Leave `ca_file` out of `[db.prod]` (the server's certificate is then untrusted).
+    no_ca_file: bool,
+}
+
+impl Default for SiteOptions {
+    fn default() -> Self {
+        SiteOptions {
+            groups: "dba,dev",
+            idp: DevIdpOptions::default(),
+            tls: ServerTls::Localhost,
+            db_extra: String::new(),
+            no_ca_file: false,
+        }
+    }
+}
+
+impl Site {
+    fn new(options: SiteOptions) -> Site {
+        let idp = DevIdp::start(options.idp.clone());
+        let pam = PamService::install(
+            &bin("tapgate-pam-verify"),
+            &format!(
+                "issuer = \"{}\"\naudience = \"postgres\"\nca_file = \"{{dir}}/idp-ca.pem\"\n\
+                 [roles]\napp_rw = [\"dba\"]\napp_ro = [\"dba\", \"analysts\"]\n",
+                idp.issuer
+            ),
+        );
+        pam.add_file("idp-ca.pem", &idp.ca());
+        let pg = PgServer::start(PgOptions {
+            pam_service: Some(pam.name.clone()),
+            tls: options.tls.clone(),
+            ..Default::default()
+        });
+        pg.create_role("app_rw");
+        pg.create_role("app_ro");
+
+        let mut person = Person::new();
+        let data = person.home.path().join("data");
+        person.set_env("TAPGATE_DATA_DIR", data.to_str().unwrap());
+        idp.enroll("alice@example.com", options.groups, &person.key);
+        person.configure(&idp, "alice@example.com", "");
+        let ca = if options.no_ca_file || options.tls == ServerTls::Off {
+            String::new()
+        } else {
+            format!("ca_file = \"{}\"\n", pg.ca().display())
+        };
+        person.append_config(&format!(
+            "[db.prod]\nidp = \"{}\"\nhost = \"127.0.0.1\"\nport = {}\ndbname = \"postgres\"\nrole = \"app_rw\"\n\
+             roles = [\"app_ro\", \"app_rw\"]\nauth = \"password\"\n{ca}{}\n",
+            person.idp_name,
+            pg.port(),
+            options.db_extra
+        ));
+        Site { pg, pam, person, idp }
+    }
+
+    /// `tapgate connect prod`, waiting until it listens; returns it and the port.
+    fn connect(&self) -> (Background, u16) {
+        let mut connect = self.person.spawn(&["connect", "prod"]);
+        let line = connect.wait_for_stdout("prod ready on 127.0.0.1:", READY);
+        let port = line.rsplit(':').next().unwrap().trim().parse().unwrap();
+        (connect, port)
+    }
+}
+
+/// psql through the forwarder on `port` as `user`, no password.
+fn psql(port: u16, user: &str, args: &[&str]) -> Run {
+    psql_client(
+        &format!("host=127.0.0.1 port={port} dbname=postgres user={user} sslmode=disable"),
+        None,
+        args,
+    )
+}
+
+#[test]
+fn psql_logs_in_through_the_forwarder_as_the_role_with_the_identity_in_application_name() {
+    let site = Site::new(SiteOptions::default());
+    let (connect, port) = site.connect();
+
+    let run = psql(
+        port,
+        "app_rw",
+        &[
+            "-tA",
+            "-c",
+            "select current_user, application_name from pg_stat_activity where pid = pg_backend_pid()",
+        ],
+    );
+    assert!(run.ok(), "{run:?}\ndecisions: {}\n{}", site.pam.decisions(), connect.stderr());
+    let row = run.stdout.trim();
+    assert!(row.starts_with("app_rw|"), "{row}");
+    assert!(row.contains("psql via tapgate (alice@example.com)"), "{row}");
+
+    // A client may pick another allowed role by its user name.
+    let ro = psql(port, "app_ro", &["-tA", "-c", "select current_user"]);
+    assert_eq!(ro.stdout.trim(), "app_ro", "{ro:?}");
+
+    // The history has the connection, with identity and outcome.
+    let history = site.person.tapgate(&["history", "--db", "prod", "--json"]);
+    history.expect_ok();
+    let rows = history.json();
+    let rows = rows.as_array().unwrap();
+    assert!(rows.len() >= 2, "{rows:?}");
+    let first = rows.last().unwrap();
+    assert_eq!(first["outcome"], "ok");
+    assert_eq!(first["role"], "app_rw");
+    assert_eq!(first["identity"], "alice@example.com");
+    assert_eq!(first["application"], "psql");
+    assert!(first["bytes_down"].as_u64().unwrap() > 0);
+
+    // `tapgate status` in another terminal sees the running forwarder.
+    let status = site.person.tapgate(&["status", "--json"]).json();
+    let forwarders = &status["processes"][0]["forwarders"][0];
+    assert_eq!(forwarders["database"], "prod");
+    assert_eq!(forwarders["local_port"], port);
+    drop(connect);
+}
+
+#[test]
+fn a_person_whose_groups_do_not_map_to_the_role_is_refused_with_the_reason() {
+    let site = Site::new(SiteOptions { groups: "dev", ..Default::default() });
+    let (_connect, port) = site.connect();
+
+    let started = Instant::now();
+    let run = psql(port, "app_rw", &["-c", "select 1"]);
+    assert!(!run.ok());
+    assert!(started.elapsed() < Duration::from_secs(20), "no hang");
+    assert!(run.stderr.contains("PAM authentication failed for user \"app_rw\""), "{}", run.stderr);
+    assert!(site.pam.decisions().contains("denied alice@example.com as app_rw"), "{}", site.pam.decisions());
+
+    let rows = site.person.tapgate(&["history", "--json"]).json();
+    assert_eq!(rows[0]["outcome"], "refused", "{rows}");
+}
+
+#[test]
+fn a_role_outside_roles_gets_the_list_of_allowed_roles() {
+    let site = Site::new(SiteOptions::default());
+    let (_connect, port) = site.connect();
+    let run = psql(port, "postgres", &["-c", "select 1"]);
+    assert!(!run.ok());
+    assert!(run.stderr.contains("app_rw") && run.stderr.contains("app_ro"), "{}", run.stderr);
+    assert!(site.pam.decisions().is_empty(), "no token was sent: {}", site.pam.decisions());
+}
+
+#[test]
+fn an_open_session_survives_token_expiry_and_the_next_connection_gets_a_fresh_token() {
+    let site = Site::new(SiteOptions {
+        idp: DevIdpOptions { token_ttl: Some("4s"), ..Default::default() },
+        ..Default::default()
+    });
+    let (connect, port) = site.connect();
+    // One session that outlives its token.
+    let long = psql(port, "app_rw", &["-tA", "-c", "select pg_sleep(6)", "-c", "select 'still here'"]);
+    assert!(long.ok() && long.stdout.contains("still here"), "{long:?}");
+    // The token used at login has expired by now; a new connection still gets in.
+    let next = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
+    assert_eq!(next.stdout.trim(), "app_rw", "{next:?}\n{}", connect.stderr());
+    assert!(
+        connect.stderr().contains("Renewed the") || connect.stderr().contains("Signed in"),
+        "{}",
+        connect.stderr()
+    );
+}
+
+#[test]
+fn ctrl_c_in_psql_cancels_its_query_within_a_second_and_no_other_session() {
+    let site = Site::new(SiteOptions::default());
+    let (_connect, port) = site.connect();
+    let conninfo = format!("host=127.0.0.1 port={port} dbname=postgres user=app_rw sslmode=disable");
+    let spawn = |sql: &str| {
+        Command::new("/usr/bin/psql")
+            .args(["-X", "-w", "-d", &conninfo, "-c", sql])
+            .env_remove("PGPASSWORD")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let victim = spawn("select pg_sleep(30)");
+    let bystander = spawn("select pg_sleep(4), 'bystander done'");
+    std::thread::sleep(Duration::from_secs(2));
+
+    let sent = Instant::now();
+    tapgate_e2e::signal(victim.id(), "INT");
+    let out = victim.wait_with_output().unwrap();
+    let took = sent.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("canceling statement due to user request"), "{stderr}");
+    assert!(took < Duration::from_secs(1), "cancelled in {took:?}");
+
+    let other = bystander.wait_with_output().unwrap();
+    assert!(other.status.success(), "{}", String::from_utf8_lossy(&other.stderr));
+    assert!(String::from_utf8_lossy(&other.stdout).contains("bystander done"));
+}
+
+/// The server is unusable for a token: psql gets `expected`, and the verifier never saw a token.
+fn assert_refused_without_sending_the_token(site: &Site, port: u16, expected: &[&str]) {
+    let run = psql(port, "app_rw", &["-c", "select 1"]);
+    assert!(!run.ok(), "{run:?}");
+    for text in expected {
+        assert!(run.stderr.contains(text), "expected {text:?} in: {}", run.stderr);
+    }
+    assert!(site.pam.decisions().is_empty(), "the token reached the server: {}", site.pam.decisions());
+    assert!(!site.pg.log().contains("authentication"), "{}", site.pg.log());
+}
+
+#[test]
+fn an_untrusted_server_certificate_is_refused_before_the_token_is_sent() {
+    let site = Site::new(SiteOptions { no_ca_file: true, ..Default::default() });
+    let (_connect, port) = site.connect();
+    assert_refused_without_sending_the_token(&site, port, &["certificate", "ca_file"]);
+}
+
+#[test]
+fn a_hostname_mismatch_is_refused_before_the_token_is_sent() {
+    let site = Site::new(SiteOptions {
+        tls: ServerTls::ForNames(vec!["db.example.com".into()]),
+        ..Default::default()
+    });
+    let (_connect, port) = site.connect();
+    assert_refused_without_sending_the_token(&site, port, &["127.0.0.1", "db.example.com"]);
+}
+
+#[test]
+fn a_server_without_tls_never_gets_the_token() {
+    let site = Site::new(SiteOptions { tls: ServerTls::Off, ..Default::default() });
+    let (_connect, port) = site.connect();
+    assert_refused_without_sending_the_token(&site, port, &["TLS"]);
+}
+
+#[test]
+fn an_upstream_that_is_down_is_a_clear_error() {
+    let site = Site::new(SiteOptions::default());
+    // Point the database at a port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = std::fs::read_to_string(&site.person.config).unwrap();
+    site.person
+        .write_config(&config.replace(&format!("port = {}", site.pg.port()), &format!("port = {closed}")));
+    let (_connect, port) = site.connect();
+    let run = psql(port, "app_rw", &["-c", "select 1"]);
+    assert!(!run.ok());
+    assert!(run.stderr.contains(&format!("127.0.0.1:{closed}")), "{}", run.stderr);
+    let rows = site.person.tapgate(&["history", "--json"]).json();
+    assert_eq!(rows[0]["outcome"], "upstream unreachable", "{rows}");
+}
+
+#[test]
+fn malformed_startup_packets_get_an_error_and_the_listener_keeps_serving() {
+    use std::io::{Read, Write};
+    let site = Site::new(SiteOptions::default());
+    let (_connect, port) = site.connect();
+    let packets: [&[u8]; 4] = [
+        b"GET / HTTP/1.1\r\n\r\n",                          // not PostgreSQL at all
+        &[0, 0, 0, 8, 0, 3, 0],                             // truncated, then closed
+        &[0, 0, 0x27, 0x11, 0, 3, 0, 0],                    // claims 10,001 bytes
+        &[0, 0, 0, 12, 0, 3, 0, 0, b'u', b's', b'e', b'r'], // no terminators
+    ];
+    for packet in packets {
+        let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        socket.write_all(packet).unwrap();
+        let _ = socket.shutdown(std::net::Shutdown::Write);
+        let mut reply = Vec::new();
+        let _ = socket.read_to_end(&mut reply);
+        assert!(reply.is_empty() || reply[0] == b'E', "an ErrorResponse or a close: {reply:?}");
+    }
+    let run = psql(port, "app_rw", &["-tA", "-c", "select 42"]);
+    assert_eq!(run.stdout.trim(), "42", "{run:?}");
+}
+
+#[test]
+fn fifty_concurrent_sessions_succeed() {
+    let site = Site::new(SiteOptions::default());
+    let (connect, port) = site.connect();
+    let sessions: Vec<_> = (0..50)
+        .map(|_| {
+            std::thread::spawn(move || {
+                psql(port, "app_rw", &["-tA", "-c", "select pg_sleep(1), current_user"])
+            })
+        })
+        .collect();
+    let failures: Vec<Run> = sessions.into_iter().map(|s| s.join().unwrap()).filter(|r| !r.ok()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of 50 failed: {:?}\n{}",
+        failures.len(),
+        failures.first(),
+        connect.stderr()
+    );
+}
+
+#[test]
+fn past_the_connection_limit_a_client_is_told_so() {
+    let site = Site::new(SiteOptions { db_extra: "max_connections = 3".into(), ..Default::default() });
+    let (_connect, port) = site.connect();
+    let holders: Vec<_> = (0..3)
+        .map(|_| std::thread::spawn(move || psql(port, "app_rw", &["-c", "select pg_sleep(4)"])))
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    let extra = psql(port, "app_rw", &["-c", "select 1"]);
+    assert!(!extra.ok());
+    assert!(extra.stderr.contains("too many connections") && extra.stderr.contains("3"), "{}", extra.stderr);
+    for h in holders {
+        assert!(h.join().unwrap().ok());
+    }
+    let rows = site.person.tapgate(&["history", "--json"]).json();
+    assert!(rows.as_array().unwrap().iter().any(|r| r["outcome"] == "over limit"), "{rows}");
+}
+
+#[test]
+fn exec_runs_a_command_against_a_forwarder_that_ends_with_it() {
+    let site = Site::new(SiteOptions::default());
+    let run = site.person.tapgate(&[
+        "exec",
+        "prod",
+        "--",
+        "sh",
+        "-c",
+        "echo port=$PGPORT; psql -X -tA -c 'select current_user'; exit 3",
+    ]);
+    assert_eq!(run.code, Some(3), "the command's exit code: {run:?}");
+    assert!(run.stdout.contains("app_rw"), "{run:?}");
+    let port: u16 = run.stdout.lines().find_map(|l| l.strip_prefix("port=")).unwrap().parse().unwrap();
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "no listener is left behind on {port}");
+}
+
+#[test]
+fn dsn_prints_every_format_on_the_stable_port() {
+    let site = Site::new(SiteOptions::default());
+    let uri = site.person.tapgate(&["dsn", "prod"]);
+    uri.expect_ok();
+    let (_connect, port) = site.connect();
+    assert_eq!(uri.stdout.trim(), format!("postgresql://app_rw@127.0.0.1:{port}/postgres?sslmode=disable"));
+    let jdbc = site.person.tapgate(&["dsn", "prod", "--format", "jdbc"]);
+    assert!(jdbc.stdout.starts_with(&format!("jdbc:postgresql://127.0.0.1:{port}/postgres")), "{jdbc:?}");
+    // The URI works as printed.
+    let run = psql_client(uri.stdout.trim(), None, &["-tA", "-c", "select current_user"]);
+    assert_eq!(run.stdout.trim(), "app_rw", "{run:?}");
+}
+
+#[test]
+fn no_token_text_in_logs_history_config_or_data_after_a_session() {
+    let site = Site::new(SiteOptions::default());
+    let (mut connect, port) = site.connect();
+    assert!(psql(port, "app_rw", &["-c", "select 1"]).ok());
+    let token = site.person.token();
+    assert_eq!(connect.interrupt(Duration::from_secs(15)), Some(0), "Ctrl-C stops cleanly");
+    site.person.keep_transcript(connect.stdout() + &connect.stderr());
+
+    let signature = token.rsplit('.').next().unwrap().to_string();
+    let everything = site.person.transcripts() + &site.pg.log() + &site.pam.decisions() + &site.idp.log();
+    assert!(!everything.contains(&signature), "a token appeared in output or logs");
+    for dir in [site.person.home.path(), site.pg.data_dir()] {
+        let leaks = files_containing(dir, &signature);
+        assert!(leaks.is_empty(), "token text in {leaks:?}");
+    }
+}
