@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test build deps lint fmt clean
+.PHONY: run test bench build deps lint fmt clean
 
 ## run: start the dev IdP, enroll a demo software key, sign in and show who you are.
 run: deps build
@@ -11,8 +11,14 @@ run: deps build
 
 ## test: install what is missing, build, and run every test against real servers.
 test: deps
-	$(CARGO) build --workspace --bins --all-features
+	$(CARGO) build --workspace --bins --lib --all-features
 	scripts/with-keyring.sh $(CARGO) test --workspace --all-features --no-fail-fast
+
+## bench: pgbench through the forwarder vs direct TLS vs socat (release build); table + target/bench/forwarder.json.
+bench: deps
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) build -p tapgate-e2e --bin tapgate-bench
+	TAPGATE_BIN_DIR=$(CURDIR)/target/release scripts/with-keyring.sh target/debug/tapgate-bench
 
 ## build: the tapgate and tapgate-devidp binaries (debug).
 build:

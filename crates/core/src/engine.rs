@@ -85,10 +85,10 @@ impl Engine {
         policy: SignInPolicy,
     ) -> Result<Session, CoreError> {
         let config = self.idp(idp)?.clone();
-        if policy == SignInPolicy::Reuse {
-            if let Some(session) = self.current_session(&config.name) {
-                return Ok(session);
-            }
+        if policy == SignInPolicy::Reuse
+            && let Some(session) = self.current_session(&config.name)
+        {
+            return Ok(session);
         }
         let lock = self.sign_in_lock(&config.name);
         let _one_at_a_time = lock.lock().await;
@@ -116,10 +116,10 @@ impl Engine {
             if let Some(session) = self.current_session(&config.name) {
                 return Ok(session);
             }
-            if let Some(session) = self.cached_session(Some(&config.name)).await? {
-                if !session.needs_renewal() {
-                    return Ok(session);
-                }
+            if let Some(session) = self.cached_session(Some(&config.name)).await?
+                && !session.needs_renewal()
+            {
+                return Ok(session);
             }
             if let Some(refresh_token) = self.cached_refresh_token(config).await? {
                 match self.client(config)?.refresh(&refresh_token).await {

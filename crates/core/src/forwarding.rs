@@ -6,7 +6,7 @@
 //! the status file and broadcasts [`CoreEvent::ConnectionClosed`].
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -108,6 +108,7 @@ pub async fn serve(
         status: status.clone(),
         open: forwarders.iter().map(|b| (b.db.name.clone(), AtomicUsize::new(0))).collect(),
         live: Mutex::default(),
+        next_id: AtomicU64::new(1),
     });
 
     let mut tasks = Vec::new();
@@ -201,8 +202,17 @@ struct Recorder {
     history: Option<HistoryWriter>,
     status: Arc<StatusFile>,
     open: HashMap<String, AtomicUsize>,
-    /// What `closed` needs from `opened`: (history id, database, start, application).
-    live: Mutex<HashMap<u64, (Option<u64>, String, SystemTime, Option<String>)>>,
+    /// What `closed` needs from `opened`, by the id handed to the forwarder.
+    live: Mutex<HashMap<u64, LiveConnection>>,
+    next_id: AtomicU64,
+}
+
+/// A connection between `opened` and `closed`.
+struct LiveConnection {
+    history_id: Option<u64>,
+    database: String,
+    started_at: SystemTime,
+    application: Option<String>,
 }
 
 impl ConnectionObserver for Recorder {
@@ -226,17 +236,19 @@ impl ConnectionObserver for Recorder {
             let now = count.fetch_add(1, Ordering::SeqCst) + 1;
             self.status.set_open(&c.database, now);
         }
-        static NEXT: AtomicUsize = AtomicUsize::new(1);
-        let id = NEXT.fetch_add(1, Ordering::Relaxed) as u64;
-        self.live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, (history_id, c.database.clone(), c.started_at, c.application_name.clone()));
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let live = LiveConnection {
+            history_id,
+            database: c.database.clone(),
+            started_at: c.started_at,
+            application: c.application_name.clone(),
+        };
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(id, live);
         id
     }
 
     fn closed(&self, id: u64, end: &ConnectionEnd) {
-        let Some((history_id, database, started, application)) =
+        let Some(LiveConnection { history_id, database, started_at: started, application }) =
             self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&id)
         else {
             return;

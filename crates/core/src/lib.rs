@@ -10,7 +10,7 @@
 //! - [`ports`]: stable loopback ports, chosen once per database and remembered.
 //! - [`dsn`]: connection strings (URI, keyword/value, JDBC, psql).
 //! - [`status`]: what running Tapgate processes announce for `tapgate status`.
-//! - [`error`]: [`CoreError`].
+//! - [`error`]: the crate's error type, [`CoreError`].
 
 pub mod dsn;
 pub mod engine;

@@ -71,10 +71,10 @@ impl StatusFile {
         change(&mut status);
         let tmp = self.path.with_extension("json.tmp");
         // Status is a convenience: a failed write must never disturb a connection.
-        if let Ok(text) = serde_json::to_vec(&*status) {
-            if std::fs::write(&tmp, text).is_ok() {
-                let _ = std::fs::rename(&tmp, &self.path);
-            }
+        if let Ok(text) = serde_json::to_vec(&*status)
+            && std::fs::write(&tmp, text).is_ok()
+        {
+            let _ = std::fs::rename(&tmp, &self.path);
         }
     }
 }

@@ -6,7 +6,7 @@
 //!   available.
 //! - [`cached_session`]: [`CachedSession`], what one keyring entry holds.
 //! - [`history`]: connections and sign-ins in SQLite, written by one thread off the relay's path.
-//! - [`error`]: [`StoreError`].
+//! - [`error`]: the crate's error type, [`StoreError`].
 //!
 //! Tokens are never written to a plain file: the keyring or this process's memory, nothing else.
 
