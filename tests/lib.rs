@@ -243,8 +243,8 @@ impl Person {
         self.env.push((key.to_string(), value.to_string()));
     }
 
-    /// Runs `tapgate ARGS` as this person (config through TAPGATE_CONFIG).
-    pub fn tapgate(&self, args: &[&str]) -> Run {
+    /// `tapgate ARGS` as this person would run it: their home, their config (TAPGATE_CONFIG).
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin("tapgate"));
         cmd.args(args)
             .env("TAPGATE_CONFIG", &self.config)
@@ -255,7 +255,12 @@ impl Person {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out: Output = cmd.output().unwrap();
+        cmd
+    }
+
+    /// Runs `tapgate ARGS` as this person and waits for it.
+    pub fn tapgate(&self, args: &[&str]) -> Run {
+        let out: Output = self.command(args).output().unwrap();
         let run = Run {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -274,19 +279,7 @@ impl Person {
     pub fn spawn(&self, args: &[&str]) -> Background {
         let out = tempfile::NamedTempFile::new().unwrap();
         let err = tempfile::NamedTempFile::new().unwrap();
-        let mut cmd = Command::new(bin("tapgate"));
-        cmd.args(args)
-            .env("TAPGATE_CONFIG", &self.config)
-            .env("HOME", self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
-            .env_remove("TAPGATE_LOG")
-            .stdin(Stdio::null())
-            .stdout(out.reopen().unwrap())
-            .stderr(err.reopen().unwrap());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().unwrap();
+        let child = self.command(args).stdout(out.reopen().unwrap()).stderr(err.reopen().unwrap()).spawn().unwrap();
         Background { child: Some(child), stdout: out, stderr: err }
     }
 

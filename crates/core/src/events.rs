@@ -1,5 +1,18 @@
 //! Events the engine broadcasts so the CLI and the desktop app can tell people what happens.
 
+use tokio::sync::broadcast;
+
+/// The next event, skipping any this receiver was too slow to see; `None` once the engine is gone.
+pub async fn next_event(events: &mut broadcast::Receiver<CoreEvent>) -> Option<CoreEvent> {
+    loop {
+        match events.recv().await {
+            Ok(event) => return Some(event),
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+    }
+}
+
 /// Something a person may want to know about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CoreEvent {

@@ -291,13 +291,7 @@ fn record_sign_ins(
     writer: HistoryWriter,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        use tokio::sync::broadcast::error::RecvError;
-        loop {
-            let event = match events.recv().await {
-                Ok(event) => event,
-                Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => break,
-            };
+        while let Some(event) = crate::next_event(&mut events).await {
             let now = millis(SystemTime::now());
             let record = match event {
                 CoreEvent::SignedIn { idp, identity, .. } => SignInRecord {

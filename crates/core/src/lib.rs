@@ -23,5 +23,5 @@ pub mod status;
 
 pub use engine::{Engine, SignInPolicy};
 pub use error::CoreError;
-pub use events::CoreEvent;
+pub use events::{CoreEvent, next_event};
 pub use session::{Session, SessionOrigin};
