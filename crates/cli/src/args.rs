@@ -40,6 +40,16 @@ pub enum Command {
     History(HistoryArgs),
     /// Run a command with PGHOST/PGPORT/PGUSER/PGDATABASE pointing at a forwarder that lives as long as it.
     Exec(ExecArgs),
+    /// Try Tapgate in one command: a dev IdP, a local PostgreSQL 18 with OAuth and a forwarder, until Ctrl-C.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The demo's own folder (IdP data, key, cluster, config); never your configuration
+    /// [default: $XDG_DATA_HOME/tapgate/demo]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

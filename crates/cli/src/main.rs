@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`args`]: the command line (clap).
 //! - [`commands`]: one file per subcommand.
+//! - [`demo`]: the pieces `tapgate demo` starts and stops (dev IdP, PostgreSQL 18, forwarder).
 //! - [`prompt`]: the terminal side of a key ceremony (spinner, PIN entry).
 //! - [`output`]: countdowns, and the printer for engine events.
 //!
@@ -10,6 +11,7 @@
 
 mod args;
 mod commands;
+mod demo;
 mod output;
 mod prompt;
 
@@ -49,6 +51,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(a) => commands::status::run(cli.config, a).await,
         Command::History(a) => commands::history::run(cli.config, a).await,
         Command::Exec(a) => commands::exec::run(cli.config, a).await,
+        // The demo writes and uses its own configuration, never the user's.
+        Command::Demo(a) => commands::demo::run(a).await,
     }
 }
 

@@ -40,12 +40,8 @@ pub fn human_bytes(bytes: u64) -> String {
 /// Prints warnings from the engine on stderr until the engine is dropped.
 pub fn print_events(mut events: broadcast::Receiver<CoreEvent>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(event) => print_event(&event),
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => break,
-            }
+        while let Some(event) = tapgate_core::next_event(&mut events).await {
+            print_event(&event);
         }
     })
 }

@@ -38,6 +38,10 @@ impl Prompt for TerminalPrompt {
         self.start(format!("Touch your security key to sign in to {} as {}", request.idp, request.username));
     }
 
+    fn insert_key(&self, request: &TouchRequest) {
+        self.start(format!("Insert your security key to sign in to {} (waiting up to 60 s)", request.idp));
+    }
+
     fn request_pin(&self, request: &TouchRequest) -> Option<String> {
         self.finished();
         rpassword::prompt_password(format!("PIN for your security key ({}): ", request.idp)).ok()

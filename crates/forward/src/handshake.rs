@@ -8,9 +8,7 @@ use bytes::BytesMut;
 use tapgate_pgwire::backend::{
     BACKEND_KEY_DATA, ERROR_RESPONSE, MAX_HANDSHAKE_MESSAGE_LENGTH, READY_FOR_QUERY,
 };
-use tapgate_pgwire::{
-    AuthStep, BackendMessage, CancelRequest, ErrorReport, StartupMessage, UpstreamAuth, WireError,
-};
+use tapgate_pgwire::{AuthStep, BackendMessage, CancelRequest, StartupMessage, UpstreamAuth, WireError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::ForwardError;
@@ -94,11 +92,11 @@ async fn login_unbounded(
                 AuthStep::Continue => {}
                 AuthStep::Authenticated(ok) => to_client.extend_from_slice(ok.as_bytes()),
                 AuthStep::ServerRefused(error) => {
-                    if let Some(failure) = auth.oauth_failure() {
-                        // RFC 7628's error JSON never reaches a stock client: say it in a notice.
-                        ErrorReport::notice(format!("Tapgate: {failure}")).encode(to_client);
-                    }
-                    return Err(server_refused(&error, to_client));
+                    // RFC 7628's error JSON never reaches a stock client, so its status and scope
+                    // go into the ErrorResponse's DETAIL. Not a separate notice: before the first
+                    // authentication request libpq accepts only an error, and aborts on a notice.
+                    let detail = auth.oauth_failure().map(|failure| format!("Tapgate: {failure}"));
+                    return Err(server_refused(&error, detail, to_client));
                 }
                 AuthStep::Refuse(refusal) => return Err(ForwardError::AuthRefused { refusal }),
             }
@@ -109,7 +107,7 @@ async fn login_unbounded(
         // ReadyForQuery, or an ErrorResponse (e.g. the role does not exist). All verbatim.
         match message.tag() {
             BACKEND_KEY_DATA => cancel_key = message.backend_key_data().map_err(invalid)?,
-            ERROR_RESPONSE => return Err(server_refused(&message, to_client)),
+            ERROR_RESPONSE => return Err(server_refused(&message, None, to_client)),
             _ => {}
         }
         to_client.extend_from_slice(message.as_bytes());
@@ -119,9 +117,23 @@ async fn login_unbounded(
     }
 }
 
-/// The server's ErrorResponse goes to the client verbatim; the error keeps its text for logs.
-fn server_refused(error: &BackendMessage, to_client: &mut BytesMut) -> ForwardError {
-    to_client.extend_from_slice(error.as_bytes());
+/// The server's ErrorResponse goes to the client verbatim, or with Tapgate's `extra_detail`
+/// added; the error keeps its text for logs.
+fn server_refused(
+    error: &BackendMessage,
+    extra_detail: Option<String>,
+    to_client: &mut BytesMut,
+) -> ForwardError {
+    match (extra_detail, error.report()) {
+        (Some(extra), Some(mut report)) => {
+            report.detail = Some(match report.detail.take() {
+                Some(detail) => format!("{detail}\n{extra}"),
+                None => extra,
+            });
+            report.encode(to_client);
+        }
+        _ => to_client.extend_from_slice(error.as_bytes()),
+    }
     let message = match error.report() {
         Some(report) if !report.code.is_empty() => format!("{} ({})", report.message, report.code),
         Some(report) => report.message,

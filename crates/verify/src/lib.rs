@@ -16,8 +16,6 @@
 //! - [`decision`]: [`Decision`] and its one-line form.
 //! - [`verifier`]: [`Verifier`], all of the above for one configuration.
 //! - [`pam_input`]: the token on stdin and `PAM_USER`, as PAM hands them to the binary.
-//! - `pam_module` (Linux): `pam_tapgate.so`, the PAM module that runs the binary with the whole
-//!   token (pam_exec.so cuts passwords at 511 bytes). The crate's only unsafe code.
 //! - [`error`]: [`VerifyError`], the one error type; its messages are decision reasons.
 //!
 //! Nothing here starts an async runtime or a thread pool, and every network call has a deadline:
@@ -31,8 +29,6 @@ pub mod fetch;
 pub mod jwks;
 pub mod keys;
 pub mod pam_input;
-#[cfg(target_os = "linux")]
-mod pam_module;
 pub mod policy;
 pub mod raw;
 pub mod token;

@@ -5,10 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod config_errors;
+mod demo;
 mod expiry;
 mod failures;
 mod forwarder;
 mod key_rotation;
 mod keyring;
+mod oauth;
 mod pam_verify;
 mod sign_in;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tapgate_core::dsn::{DsnFormat, connection_string};
 use tapgate_core::forwarding::{self, PortChoice};
-use tapgate_core::{CoreEvent, SessionOrigin, SignInPolicy};
+use tapgate_core::{CoreEvent, SessionOrigin, SignInPolicy, next_event};
 use tokio_util::sync::CancellationToken;
 
 use crate::args::ConnectArgs;
@@ -87,13 +87,7 @@ pub async fn wait_for_signal() {
 /// One line per finished connection and per sign-in, on stderr.
 fn print_activity(mut events: tokio::sync::broadcast::Receiver<CoreEvent>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        use tokio::sync::broadcast::error::RecvError;
-        loop {
-            let event = match events.recv().await {
-                Ok(event) => event,
-                Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => break,
-            };
+        while let Some(event) = next_event(&mut events).await {
             match event {
                 CoreEvent::ConnectionClosed {
                     database,

@@ -1,6 +1,7 @@
 //! One file per subcommand, and the set-up they share.
 
 pub mod connect;
+pub mod demo;
 pub mod dsn;
 pub mod exec;
 pub mod history;

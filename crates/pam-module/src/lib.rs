@@ -17,7 +17,11 @@
 //!   PostgreSQL server log.
 //! - `timeout=SECONDS` (default 20): the verifier is killed after this long and the login fails.
 //!
-//! This is the crate's only unsafe code: reading the user and the password from the PAM handle.
+//! Its own crate, apart from `tapgate-verify`: a cdylib exports every `#[no_mangle]` function of
+//! its dependencies, so PAM entry points living in the verifier library would leak into the
+//! PostgreSQL 18 validator module (which uses that library) and make it need libpam.
+//!
+//! The unsafe code is reading the user and the password from the PAM handle.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, OsStr, c_char, c_int, c_void};

@@ -1,0 +1,41 @@
+//! The start-up lines: "Starting the dev IdP… ok (https://localhost:8443)", on stderr so stdout
+//! carries only what a script wants (the connection strings).
+
+use std::io::Write as _;
+use std::time::Instant;
+
+/// One step in progress; finish it with [`Step::ok`]. Dropped unfinished (an error, Ctrl-C),
+/// it closes its line with "failed" so the error that follows starts on a line of its own.
+pub struct Step {
+    started: Instant,
+    finished: bool,
+}
+
+impl Step {
+    /// Prints `what…` and leaves the line open for the outcome.
+    pub fn start(what: &str) -> Step {
+        eprint!("  {what}… ");
+        let _ = std::io::stderr().flush();
+        Step { started: Instant::now(), finished: false }
+    }
+
+    /// Closes the line with "ok", a detail, and the time when it was long enough to notice.
+    pub fn ok(mut self, detail: &str) {
+        self.finished = true;
+        let took = self.started.elapsed();
+        let detail = if detail.is_empty() { String::new() } else { format!(" ({detail})") };
+        if took.as_secs_f64() >= 1.0 {
+            eprintln!("ok{detail} [{:.1} s]", took.as_secs_f64());
+        } else {
+            eprintln!("ok{detail}");
+        }
+    }
+}
+
+impl Drop for Step {
+    fn drop(&mut self) {
+        if !self.finished {
+            eprintln!("failed");
+        }
+    }
+}
