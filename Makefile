@@ -18,7 +18,7 @@ test: deps pg18
 
 ## bench: pgbench through the forwarder vs direct TLS vs socat (release build); table + target/bench/forwarder.json.
 bench: deps
-	$(CARGO) build --release --workspace --bins
+	$(CARGO) build --release --workspace --bins --lib
 	$(CARGO) build -p tapgate-e2e --bin tapgate-bench
 	TAPGATE_BIN_DIR=$(CURDIR)/target/release scripts/with-keyring.sh target/debug/tapgate-bench
 

@@ -13,6 +13,9 @@ use crate::args::ConnectArgs;
 use crate::output::{countdown, human_bytes};
 use crate::prompt::TerminalPrompt;
 
+/// The last line `connect` prints once every forwarder listens; `tapgate demo` waits for it.
+pub const READY_LINE: &str = "Press Ctrl-C to stop.";
+
 pub async fn run(config: Option<PathBuf>, args: ConnectArgs) -> anyhow::Result<ExitCode> {
     let engine = Arc::new(super::engine(config).await?);
     let forwarders = forwarding::bind(&engine, &args.dbs, PortChoice::Stable).await?;
@@ -43,7 +46,7 @@ pub async fn run(config: Option<PathBuf>, args: ConnectArgs) -> anyhow::Result<E
         println!("  {}", connection_string(DsnFormat::Uri, f.port(), &f.db.dbname, &f.db.role));
         println!("  {}", connection_string(DsnFormat::Psql, f.port(), &f.db.dbname, &f.db.role));
     }
-    println!("Press Ctrl-C to stop.");
+    println!("{READY_LINE}");
 
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();

@@ -16,8 +16,7 @@ use tokio::sync::oneshot;
 use super::files::{DEMO_NAME, DemoDir};
 use super::processes;
 
-/// The last line `tapgate connect` prints once its forwarders listen.
-const READY_LINE: &str = "Press Ctrl-C to stop.";
+use crate::commands::connect::READY_LINE;
 
 /// A running `tapgate connect demo`.
 pub struct DemoForwarder {
