@@ -152,7 +152,17 @@ fn describe(error: &keyring::Error) -> String {
                 .to_string()
         }
         keyring::Error::NoStorageAccess(e) => format!("the keyring is locked or refused access ({e})"),
-        keyring::Error::PlatformFailure(e) => format!("the keyring service failed ({e})"),
+        keyring::Error::PlatformFailure(e) => {
+            let text = e.to_string();
+            // The common headless cases, in words; anything else verbatim.
+            if text.contains("Failed to connect") || text.contains("No such file or directory") {
+                "no D-Bus session bus, so no Secret Service to reach".to_string()
+            } else if text.contains("ServiceUnknown") || text.contains("org.freedesktop.secrets") {
+                "no Secret Service (such as gnome-keyring) on the session bus".to_string()
+            } else {
+                format!("the keyring service failed ({text})")
+            }
+        }
         other => other.to_string(),
     }
 }

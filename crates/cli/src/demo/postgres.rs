@@ -208,6 +208,14 @@ impl Cluster {
 
     /// `pg_ctl start`, waiting until the server accepts connections.
     pub async fn start(&self) -> anyhow::Result<()> {
+        // A server still running on this folder was left by a demo that did not get to stop it
+        // (killed, or the terminal closed): it is ours, so stop it rather than fail on its lock.
+        if let Some(pid) = self.postmaster_pid()
+            && processes::alive(pid)
+        {
+            eprintln!("  (stopping PostgreSQL left running by an earlier demo, pid {pid})");
+            self.stop().await;
+        }
         let out = self
             .server_command("pg_ctl")
             .arg("-D")
@@ -248,7 +256,7 @@ impl Cluster {
         }
     }
 
-    /// The running postmaster's PID, from postmaster.pid.
+    /// The running postmaster's PID, from postmaster.pid (present only while a server runs).
     pub fn postmaster_pid(&self) -> Option<u32> {
         let text = std::fs::read_to_string(self.data.join("postmaster.pid")).ok()?;
         text.lines().next()?.trim().parse().ok()
@@ -486,4 +494,17 @@ pub fn validator_module() -> anyhow::Result<PathBuf> {
                 beside.display()
             )
         })
+}
+
+/// A last resort for when the demo unwinds (a panic) without reaching [`Cluster::stop`]: the
+/// server runs detached from our process group, so nothing else would stop it. SIGINT is
+/// PostgreSQL's fast shutdown. After a normal stop there is no postmaster.pid and this does nothing.
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(pid) = self.postmaster_pid()
+            && processes::alive(pid)
+        {
+            let _ = std::process::Command::new("kill").arg("-INT").arg(pid.to_string()).status();
+        }
+    }
 }
