@@ -3,9 +3,12 @@
 //! Each process that runs forwarders keeps one small JSON file, `<runtime dir>/<pid>.json`,
 //! rewritten (atomically) when a forwarder starts or a connection opens or closes, and removed
 //! at exit. Readers ignore and clean up files of processes that are gone. It holds no secrets.
+//!
+//! Changes are recorded in memory and written by one thread, so a connection task never waits on
+//! the disk; a burst of changes becomes one write of the latest state.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, mpsc};
 
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +36,10 @@ pub struct ForwarderStatus {
 #[derive(Debug)]
 pub struct StatusFile {
     path: PathBuf,
-    status: Mutex<ProcessStatus>,
+    status: Arc<Mutex<ProcessStatus>>,
+    /// Wakes the writer thread; dropping it ends the thread.
+    changed: Option<mpsc::Sender<()>>,
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl StatusFile {
@@ -45,11 +51,18 @@ impl StatusFile {
             started_at: crate::engine::now_unix(),
             forwarders: Vec::new(),
         };
-        let file = StatusFile { path: runtime_dir.join(format!("{pid}.json")), status: Mutex::new(status) };
-        if let Some(dir) = file.path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        file
+        let path = runtime_dir.join(format!("{pid}.json"));
+        let _ = std::fs::create_dir_all(runtime_dir);
+        let status = Arc::new(Mutex::new(status));
+        let (changed, wake) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("tapgate-status".into())
+            .spawn({
+                let (path, status) = (path.clone(), status.clone());
+                move || write_loop(&path, &status, &wake)
+            })
+            .ok();
+        StatusFile { path, status, changed: Some(changed), writer }
     }
 
     /// Announces a forwarder.
@@ -67,21 +80,67 @@ impl StatusFile {
     }
 
     fn update(&self, change: impl FnOnce(&mut ProcessStatus)) {
-        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        change(&mut status);
-        let tmp = self.path.with_extension("json.tmp");
-        // Status is a convenience: a failed write must never disturb a connection.
-        if let Ok(text) = serde_json::to_vec(&*status)
+        change(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(changed) = &self.changed {
+            let _ = changed.send(());
+        }
+    }
+}
+
+/// Writes the latest status each time it is woken, coalescing wake-ups that queued meanwhile.
+fn write_loop(path: &Path, status: &Mutex<ProcessStatus>, wake: &mpsc::Receiver<()>) {
+    while wake.recv().is_ok() {
+        while wake.try_recv().is_ok() {}
+        let snapshot = status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let tmp = path.with_extension("json.tmp");
+        // Status is a convenience: a failed write must never disturb anything else.
+        if let Ok(text) = serde_json::to_vec(&snapshot)
             && std::fs::write(&tmp, text).is_ok()
         {
-            let _ = std::fs::rename(&tmp, &self.path);
+            let _ = std::fs::rename(&tmp, path);
         }
     }
 }
 
 impl Drop for StatusFile {
     fn drop(&mut self) {
+        // Let the writer finish its last write before the file is removed.
+        drop(self.changed.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_follows_changes_and_is_removed_at_the_end() {
+        let dir = std::env::temp_dir().join(format!("tapgate-status-test-{}", std::process::id()));
+        let status = StatusFile::create(&dir, "tapgate connect");
+        status.add_forwarder(ForwarderStatus {
+            database: "prod".into(),
+            idp: "corp".into(),
+            local_port: 54321,
+            open_connections: 0,
+        });
+        status.set_open("prod", 3);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let seen = loop {
+            let running = running_processes(&dir);
+            if running.first().map(|p| p.forwarders[0].open_connections) == Some(3) {
+                break running;
+            }
+            assert!(std::time::Instant::now() < deadline, "status file not written: {running:?}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert_eq!(seen[0].forwarders[0].local_port, 54321);
+        drop(status);
+        assert!(running_processes(&dir).is_empty(), "removed at the end");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
