@@ -113,6 +113,36 @@ impl Drop for StatusFile {
     }
 }
 
+
+/// Status of every live Tapgate process; files of dead processes are removed.
+pub fn running_processes(runtime_dir: &Path) -> Vec<ProcessStatus> {
+    let Ok(entries) = std::fs::read_dir(runtime_dir) else { return Vec::new() };
+    let mut all = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let Some(status) =
+            std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<ProcessStatus>(&b).ok())
+        else {
+            continue;
+        };
+        if process_alive(status.pid) {
+            all.push(status);
+        } else {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    all.sort_by_key(|s| s.started_at);
+    all
+}
+
+fn process_alive(pid: u32) -> bool {
+    // /proc is Linux; elsewhere assume alive (a stale entry is harmless and shows its pid).
+    if cfg!(target_os = "linux") { Path::new(&format!("/proc/{pid}")).exists() } else { true }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,33 +172,4 @@ mod tests {
         assert!(running_processes(&dir).is_empty(), "removed at the end");
         let _ = std::fs::remove_dir_all(&dir);
     }
-}
-
-/// Status of every live Tapgate process; files of dead processes are removed.
-pub fn running_processes(runtime_dir: &Path) -> Vec<ProcessStatus> {
-    let Ok(entries) = std::fs::read_dir(runtime_dir) else { return Vec::new() };
-    let mut all = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue;
-        }
-        let Some(status) =
-            std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<ProcessStatus>(&b).ok())
-        else {
-            continue;
-        };
-        if process_alive(status.pid) {
-            all.push(status);
-        } else {
-            let _ = std::fs::remove_file(&path);
-        }
-    }
-    all.sort_by_key(|s| s.started_at);
-    all
-}
-
-fn process_alive(pid: u32) -> bool {
-    // /proc is Linux; elsewhere assume alive (a stale entry is harmless and shows its pid).
-    if cfg!(target_os = "linux") { Path::new(&format!("/proc/{pid}")).exists() } else { true }
 }
