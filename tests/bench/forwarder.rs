@@ -212,6 +212,7 @@ fn write_json(targets: &[Target], results: &Results<'_>, rounds: usize, seconds:
         .collect();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&dir).unwrap();
+    let dir = dir.canonicalize().unwrap();
     let path = dir.join("forwarder.json");
     let doc = serde_json::json!({ "rounds": rounds, "seconds_per_run": seconds, "results": rows });
     std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
