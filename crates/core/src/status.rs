@@ -113,7 +113,6 @@ impl Drop for StatusFile {
     }
 }
 
-
 /// Status of every live Tapgate process; files of dead processes are removed.
 pub fn running_processes(runtime_dir: &Path) -> Vec<ProcessStatus> {
     let Ok(entries) = std::fs::read_dir(runtime_dir) else { return Vec::new() };
