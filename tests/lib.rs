@@ -285,6 +285,14 @@ impl Person {
         Background { child: Some(child), stdout: out, stderr: err }
     }
 
+    /// `tapgate connect DB` in the background, once it listens; returns it and its port.
+    pub fn connect(&self, db: &str) -> (Background, u16) {
+        let mut connect = self.spawn(&["connect", db]);
+        let line = connect.wait_for_stdout(&format!("{db} ready on 127.0.0.1:"), Duration::from_secs(60));
+        let port = line.rsplit(':').next().unwrap().trim().parse().unwrap();
+        (connect, port)
+    }
+
     /// Keeps `text` (output of a background command) for the leak checks of [`Person::transcripts`].
     pub fn keep_transcript(&self, text: String) {
         self.transcripts.lock().unwrap().push(text);

@@ -74,20 +74,7 @@ impl PgServer {
     /// initdb, configure, start; panics with the server log if it does not come up.
     pub fn start(options: PgOptions) -> PgServer {
         let dir = postgres_readable_tempdir("tapgate-pg-");
-        let data = dir.path().join("data");
-        std::fs::create_dir(&data).unwrap();
-        chown_to_postgres(&data);
-        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
-
-        let initdb = as_postgres(dir.path(), &format!("{PG_BIN_DIR}/initdb"))
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", PG_USER, "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C"])
-            // No fsync: a test cluster is thrown away.
-            .args(["--no-sync", "--no-instructions"])
-            .output()
-            .unwrap();
-        assert!(initdb.status.success(), "initdb failed: {}", String::from_utf8_lossy(&initdb.stderr));
+        let data = init_cluster(Path::new(PG_BIN_DIR), dir.path());
 
         let ca = match &options.tls {
             ServerTls::Off => None,
@@ -229,6 +216,34 @@ impl Drop for PgServer {
                 COMMAND_TIMEOUT,
             );
     }
+}
+
+/// A new cluster in `dir/data`, owned by the postgres user, made with `bin_dir/initdb`: the
+/// superuser `postgres`, trust on the unix socket, TCP refused until pg_hba says otherwise.
+pub fn init_cluster(bin_dir: &Path, dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    chown_to_postgres(&data);
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let initdb = as_postgres(dir, &bin_dir.join("initdb").display().to_string())
+        .arg("-D")
+        .arg(&data)
+        .args(["-U", PG_USER, "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C"])
+        // No fsync: a test cluster is thrown away.
+        .args(["--no-sync", "--no-instructions"])
+        .output()
+        .unwrap();
+    assert!(initdb.status.success(), "initdb failed: {}", String::from_utf8_lossy(&initdb.stderr));
+    data
+}
+
+/// psql through a Tapgate forwarder on `port` as `user`: loopback, no password, no TLS.
+pub fn psql_via_forwarder(port: u16, user: &str, args: &[&str]) -> Run {
+    psql_client(
+        &format!("host=127.0.0.1 port={port} dbname=postgres user={user} sslmode=disable"),
+        None,
+        args,
+    )
 }
 
 /// psql with the connection string `conninfo`, `password` through PGPASSWORD, never prompting,

@@ -23,7 +23,7 @@ use tempfile::TempDir;
 
 use crate::Run;
 use crate::pg::{
-    COMMAND_TIMEOUT, PG_USER, PSQL, as_postgres, chown_to_postgres, clean_pg_env, free_port,
+    COMMAND_TIMEOUT, PG_USER, PSQL, as_postgres, chown_to_postgres, clean_pg_env, free_port, init_cluster,
     postgres_readable_tempdir, quote_ident, run_with_timeout, write_tls,
 };
 
@@ -88,19 +88,7 @@ impl Pg18Server {
     pub fn start(options: Pg18Options) -> Pg18Server {
         let bin = pg18_bin_dir().to_path_buf();
         let dir = postgres_readable_tempdir("tapgate-pg18-");
-        let data = dir.path().join("data");
-        std::fs::create_dir(&data).unwrap();
-        chown_to_postgres(&data);
-        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
-
-        let initdb = as_postgres(dir.path(), &bin.join("initdb").display().to_string())
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", PG_USER, "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C"])
-            .args(["--no-sync", "--no-instructions"])
-            .output()
-            .unwrap();
-        assert!(initdb.status.success(), "initdb failed: {}", String::from_utf8_lossy(&initdb.stderr));
+        let data = init_cluster(&bin, dir.path());
 
         let ca = write_tls(dir.path(), &["127.0.0.1", "localhost"]);
         let tls = dir.path().join("tls");

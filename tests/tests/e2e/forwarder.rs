@@ -5,10 +5,8 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tapgate_e2e::pg::{PamService, PgOptions, PgServer, ServerTls, psql_client};
+use tapgate_e2e::pg::{PamService, PgOptions, PgServer, ServerTls, psql_client, psql_via_forwarder as psql};
 use tapgate_e2e::{Background, DevIdp, DevIdpOptions, Person, Run, bin, files_containing};
-
-const READY: Duration = Duration::from_secs(60);
 
 /// A database behind PAM, a person allowed in (or not), and their Tapgate config for it.
 struct Site {
@@ -82,20 +80,8 @@ impl Site {
 
     /// `tapgate connect prod`, waiting until it listens; returns it and the port.
     fn connect(&self) -> (Background, u16) {
-        let mut connect = self.person.spawn(&["connect", "prod"]);
-        let line = connect.wait_for_stdout("prod ready on 127.0.0.1:", READY);
-        let port = line.rsplit(':').next().unwrap().trim().parse().unwrap();
-        (connect, port)
+        self.person.connect("prod")
     }
-}
-
-/// psql through the forwarder on `port` as `user`, no password.
-fn psql(port: u16, user: &str, args: &[&str]) -> Run {
-    psql_client(
-        &format!("host=127.0.0.1 port={port} dbname=postgres user={user} sslmode=disable"),
-        None,
-        args,
-    )
 }
 
 #[test]

@@ -11,11 +11,9 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
-use tapgate_e2e::pg::psql_client;
+use tapgate_e2e::pg::psql_via_forwarder as psql;
 use tapgate_e2e::pg18::{Pg18Options, Pg18Server};
 use tapgate_e2e::{Background, DevIdp, DevIdpOptions, Person, Run, jwt_claims, jwt_kid};
-
-const READY: Duration = Duration::from_secs(60);
 
 /// A PostgreSQL 18 server with the validator, the dev IdP, and a person allowed in (or not).
 struct Site {
@@ -68,10 +66,7 @@ impl Site {
 
     /// `tapgate connect prod`, waiting until it listens; returns it and the port.
     fn connect(&self) -> (Background, u16) {
-        let mut connect = self.person.spawn(&["connect", "prod"]);
-        let line = connect.wait_for_stdout("prod ready on 127.0.0.1:", READY);
-        let port = line.rsplit(':').next().unwrap().trim().parse().unwrap();
-        (connect, port)
+        self.person.connect("prod")
     }
 
     /// A fresh token of the person (signing in with the soft key when needed).
@@ -101,15 +96,6 @@ impl Site {
         assert!(!log.contains("terminated by signal"), "a backend crashed:\n{log}");
         assert!(!log.contains("panicked"), "the module panicked:\n{log}");
     }
-}
-
-/// psql through the forwarder on `port` as `user`.
-fn psql(port: u16, user: &str, args: &[&str]) -> Run {
-    psql_client(
-        &format!("host=127.0.0.1 port={port} dbname=postgres user={user} sslmode=disable"),
-        None,
-        args,
-    )
 }
 
 #[test]
