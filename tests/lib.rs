@@ -206,7 +206,10 @@ impl Person {
         let config = home.path().join(".config/tapgate/config.toml");
         std::fs::create_dir_all(config.parent().unwrap()).unwrap();
         let key = home.path().join("alice.key");
-        Person { home, idp_name, config, key, env: Vec::new(), transcripts: Mutex::default() }
+        // History, remembered ports and status files of this person only.
+        let data = home.path().join("data").display().to_string();
+        let env = vec![("TAPGATE_DATA_DIR".to_string(), data)];
+        Person { home, idp_name, config, key, env, transcripts: Mutex::default() }
     }
 
     /// Writes a config for `idp` with `username`, this person's soft key, the IdP's CA,

@@ -64,8 +64,7 @@ fn main() {
     assert!(init.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
     pg.sql("grant select on all tables in schema public to app_rw");
 
-    let mut person = Person::new();
-    person.set_env("TAPGATE_DATA_DIR", person.home.path().join("data").to_str().unwrap());
+    let person = Person::new();
     idp.enroll("alice@example.com", "dba", &person.key);
     person.configure(&idp, "alice@example.com", "");
     person.append_config(&format!(

@@ -105,6 +105,9 @@ pub struct HistoryArgs {
     /// Newest N rows (0 = all).
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Sign-ins (taps and refreshes) instead of connections.
+    #[arg(long, conflicts_with = "db")]
+    pub sign_ins: bool,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,

@@ -1,12 +1,13 @@
 //! The engine: valid sessions from the cache, a refresh, or a key tap, in that order.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use secrecy::ExposeSecret;
 use tapgate_config::{Config, IdpConfig};
 use tapgate_idp::{ClockSkew, IdpClient, IdpError, Prompt, TokenSet};
-use tapgate_store::{CachedSession, TokenCache};
+use tapgate_store::history::DEFAULT_RETENTION;
+use tapgate_store::{CachedSession, HistoryWriter, SignInRecord, TokenCache, history_path};
 use tokio::sync::broadcast;
 
 use crate::{CoreError, CoreEvent, Session, SessionOrigin};
@@ -30,6 +31,8 @@ pub struct Engine {
     current: Mutex<HashMap<String, Session>>,
     /// One sign-in at a time per IdP: fifty clients arriving while signed out get one tap, not fifty.
     sign_in_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The history database, opened on first use (most commands never write to it).
+    history: OnceLock<Option<HistoryWriter>>,
     events: broadcast::Sender<CoreEvent>,
 }
 
@@ -53,6 +56,7 @@ impl Engine {
             skew_reported: Mutex::default(),
             current: Mutex::default(),
             sign_in_locks: Mutex::default(),
+            history: OnceLock::new(),
             events,
         }
     }
@@ -102,7 +106,43 @@ impl Engine {
             }
             Err(e) => self.emit(CoreEvent::SignInFailed { idp: config.name.clone(), error: e.to_string() }),
         }
+        self.record_sign_in(&config.name, &result);
         result
+    }
+
+    /// The connection and sign-in history, opened on first use; `None` (with a warning logged)
+    /// when it cannot be opened: connections matter more than their history.
+    pub fn history(&self) -> Option<&HistoryWriter> {
+        self.history
+            .get_or_init(|| {
+                let opened = tapgate_config::data_dir().map_err(|e| e.to_string()).and_then(|dir| {
+                    HistoryWriter::open(&history_path(&dir), DEFAULT_RETENTION).map_err(|e| e.to_string())
+                });
+                opened.map_err(|e| tracing::warn!("history is off: {e}")).ok()
+            })
+            .as_ref()
+    }
+
+    /// A history row for a sign-in that asked the IdP (a tap or a refresh), or failed.
+    fn record_sign_in(&self, idp: &str, result: &Result<Session, CoreError>) {
+        let (identity, method, outcome, error) = match result {
+            Ok(s) if s.origin == SessionOrigin::Cache => return,
+            Ok(s) => {
+                let method = if s.origin == SessionOrigin::Refreshed { "refresh" } else { "tap" };
+                (Some(s.identity().to_string()), method, "ok", None)
+            }
+            Err(e) => (None, "sign-in", "failed", Some(e.to_string())),
+        };
+        if let Some(history) = self.history() {
+            history.signed_in(SignInRecord {
+                idp: idp.to_string(),
+                identity,
+                method: method.to_string(),
+                at: tapgate_store::history::now_millis(),
+                outcome: outcome.to_string(),
+                error,
+            });
+        }
     }
 
     async fn session_locked(
@@ -275,6 +315,15 @@ impl Engine {
     pub(crate) fn emit(&self, event: CoreEvent) {
         // No subscriber is fine: nobody is watching.
         let _ = self.events.send(event);
+    }
+}
+
+impl Drop for Engine {
+    /// Queued history rows are written before the process ends.
+    fn drop(&mut self) {
+        if let Some(Some(history)) = self.history.get() {
+            history.flush(std::time::Duration::from_secs(2));
+        }
     }
 }
 

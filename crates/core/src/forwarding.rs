@@ -16,9 +16,7 @@ use tapgate_forward::{
     TokenError, TokenSource, UpstreamToken,
 };
 use tapgate_idp::Prompt;
-use tapgate_store::{
-    ConnectionRecord, HistoryWriter, SignInRecord, history::DEFAULT_RETENTION, history_path,
-};
+use tapgate_store::{ConnectionRecord, HistoryWriter};
 use tokio_util::sync::CancellationToken;
 
 use crate::ports::PortBook;
@@ -77,15 +75,7 @@ pub async fn serve(
     program: &str,
     shutdown: CancellationToken,
 ) -> Result<(), CoreError> {
-    let data_dir = tapgate_config::data_dir()?;
-    let history = match HistoryWriter::open(&history_path(&data_dir), DEFAULT_RETENTION) {
-        Ok(writer) => Some(writer),
-        Err(e) => {
-            // Connections matter more than their history.
-            tracing::warn!("connection history is off: {e}");
-            None
-        }
-    };
+    let history = engine.history().cloned();
     let status = Arc::new(StatusFile::create(&tapgate_config::runtime_dir()?, program));
     for bound in &forwarders {
         status.add_forwarder(ForwarderStatus {
@@ -96,7 +86,6 @@ pub async fn serve(
         });
     }
 
-    let sign_ins = history.clone().map(|writer| record_sign_ins(engine.subscribe(), writer));
     let tokens: Arc<dyn TokenSource> = Arc::new(EngineTokens {
         engine: engine.clone(),
         prompt,
@@ -134,9 +123,6 @@ pub async fn serve(
     }
     if let Some(writer) = &history {
         writer.flush(Duration::from_secs(2));
-    }
-    if let Some(task) = sign_ins {
-        task.abort();
     }
     first_error.map_or(Ok(()), Err)
 }
@@ -283,46 +269,6 @@ impl ConnectionObserver for Recorder {
             bytes_down: end.bytes_to_client,
         });
     }
-}
-
-/// Writes a history row for every sign-in the engine reports.
-fn record_sign_ins(
-    mut events: tokio::sync::broadcast::Receiver<CoreEvent>,
-    writer: HistoryWriter,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        while let Some(event) = crate::next_event(&mut events).await {
-            let now = millis(SystemTime::now());
-            let record = match event {
-                CoreEvent::SignedIn { idp, identity, .. } => SignInRecord {
-                    idp,
-                    identity: Some(identity),
-                    method: "tap".into(),
-                    at: now,
-                    outcome: "ok".into(),
-                    error: None,
-                },
-                CoreEvent::Refreshed { idp, identity, .. } => SignInRecord {
-                    idp,
-                    identity: Some(identity),
-                    method: "refresh".into(),
-                    at: now,
-                    outcome: "ok".into(),
-                    error: None,
-                },
-                CoreEvent::SignInFailed { idp, error } => SignInRecord {
-                    idp,
-                    identity: None,
-                    method: "tap".into(),
-                    at: now,
-                    outcome: "failed".into(),
-                    error: Some(error),
-                },
-                _ => continue,
-            };
-            writer.signed_in(record);
-        }
-    })
 }
 
 fn millis(time: SystemTime) -> i64 {

@@ -58,9 +58,7 @@ impl Site {
         pg.create_role("app_rw");
         pg.create_role("app_ro");
 
-        let mut person = Person::new();
-        let data = person.home.path().join("data");
-        person.set_env("TAPGATE_DATA_DIR", data.to_str().unwrap());
+        let person = Person::new();
         idp.enroll("alice@example.com", options.groups, &person.key);
         person.configure(&idp, "alice@example.com", "");
         let ca = if options.no_ca_file || options.tls == ServerTls::Off {
@@ -119,6 +117,11 @@ fn psql_logs_in_through_the_forwarder_as_the_role_with_the_identity_in_applicati
     assert_eq!(first["identity"], "alice@example.com");
     assert_eq!(first["application"], "psql");
     assert!(first["bytes_down"].as_u64().unwrap() > 0);
+
+    // The sign-in of `tapgate connect` is in the history too.
+    let sign_ins = site.person.tapgate(&["history", "--sign-ins", "--json"]).json();
+    assert_eq!(sign_ins[0]["method"], "tap", "{sign_ins}");
+    assert_eq!(sign_ins[0]["identity"], "alice@example.com", "{sign_ins}");
 
     // `tapgate status` in another terminal sees the running forwarder.
     let status = site.person.tapgate(&["status", "--json"]).json();

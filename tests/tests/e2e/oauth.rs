@@ -49,9 +49,7 @@ impl Site {
         });
         pg.add_file("idp-ca.pem", &idp.ca());
 
-        let mut person = Person::new();
-        let data = person.home.path().join("data");
-        person.set_env("TAPGATE_DATA_DIR", data.to_str().unwrap());
+        let person = Person::new();
         idp.enroll("alice@example.com", options.groups, &person.key);
         person.configure(&idp, "alice@example.com", "");
         person.append_config(&format!(

@@ -10,6 +10,9 @@ use crate::output::{human_bytes, utc_time};
 
 pub async fn run(_config: Option<PathBuf>, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let path = history_path(&tapgate_config::data_dir()?);
+    if args.sign_ins {
+        return sign_ins(&path, &args);
+    }
     let rows = if path.exists() {
         HistoryReader::open(&path)?
             .connections(&HistoryQuery { database: args.db.clone(), limit: args.limit })?
@@ -47,6 +50,35 @@ pub async fn run(_config: Option<PathBuf>, args: HistoryArgs) -> anyhow::Result<
             duration,
             human_bytes(r.bytes_up),
             human_bytes(r.bytes_down),
+            outcome
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--sign-ins`: when each IdP session was obtained, by a tap or a refresh, and failures.
+fn sign_ins(path: &std::path::Path, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let rows = if path.exists() { HistoryReader::open(path)?.sign_ins(args.limit)? } else { Vec::new() };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        println!("No sign-ins recorded yet (forwarders record them as they sign in).");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<19}  {:<12} {:<24} {:<8} outcome", "at (UTC)", "idp", "identity", "method");
+    for r in rows {
+        let outcome = match &r.error {
+            Some(e) => format!("{}: {e}", r.outcome),
+            None => r.outcome.clone(),
+        };
+        println!(
+            "{:<19}  {:<12} {:<24} {:<8} {}",
+            utc_time(r.at / 1000),
+            r.idp,
+            r.identity.as_deref().unwrap_or("-"),
+            r.method,
             outcome
         );
     }
