@@ -29,7 +29,8 @@ fn after_expiry_the_token_is_refreshed_without_a_tap() {
 
     // The history says how each session was obtained, newest first.
     let sign_ins = person.tapgate(&["history", "--sign-ins", "--json"]).json();
-    let methods: Vec<&str> = sign_ins.as_array().unwrap().iter().map(|r| r["method"].as_str().unwrap()).collect();
+    let methods: Vec<&str> =
+        sign_ins.as_array().unwrap().iter().map(|r| r["method"].as_str().unwrap()).collect();
     assert_eq!(methods, ["refresh", "tap"], "{sign_ins}");
     person.restore_key(&real_key);
     person.tapgate(&["whoami"]).expect_ok();
