@@ -5,6 +5,7 @@
 //! - [`raw`]: the file as written, every value with its place in the file.
 //! - [`resolved`]: validated types the rest of Tapgate uses ([`Config`], [`IdpConfig`], [`DbConfig`]).
 //! - [`validate`]: raw -> resolved; each refusal names the file, the line and the key.
+//! - [`toml_place`]: line and dotted key of a TOML error (also used for `verify.toml`).
 //! - [`error`]: [`ConfigError`], the one error type of this crate.
 //!
 //! Parsing and validation are split on purpose (raw vs resolved, as ripgrep does with its
@@ -14,6 +15,7 @@ pub mod error;
 pub mod location;
 pub mod raw;
 pub mod resolved;
+pub mod toml_place;
 pub mod validate;
 
 pub use error::ConfigError;

@@ -12,6 +12,7 @@ use crate::resolved::{
     AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DbAuth, DbConfig, Dialect,
     IdpConfig, SslMode, SslNegotiation,
 };
+use crate::toml_place::{line_of, place_error};
 
 /// Parses and validates the text of the file at `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
@@ -56,47 +57,19 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn line_of(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
-    }
-
     fn invalid(&self, offset: usize, key: String, message: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             path: self.path.to_path_buf(),
-            line: self.line_of(offset),
+            line: line_of(self.text, offset),
             key,
             message: message.into(),
         }
     }
 
-    /// A TOML or serde error: the key comes from the message when serde names a field, and
-    /// from the nearest table header above the error otherwise.
+    /// A TOML or serde error, placed by line and key.
     fn toml_error(&self, error: &toml::de::Error) -> ConfigError {
-        let offset = error.span().map(|s| s.start).unwrap_or(0);
-        let message = error.message().trim().to_string();
-        let table = self.table_at(offset);
-        let field = backticked(&message);
-        let key = match (table, field) {
-            (Some(t), Some(f)) => format!("{t}.{f}"),
-            (Some(t), None) => t,
-            (None, Some(f)) => f,
-            (None, None) => "(file)".to_string(),
-        };
+        let (offset, key, message) = place_error(self.text, error);
         self.invalid(offset, key, message)
-    }
-
-    /// The `[a.b]` header governing byte `offset`, if any.
-    fn table_at(&self, offset: usize) -> Option<String> {
-        let end = offset.min(self.text.len());
-        // A missing-field error points at the table itself, so include the line it starts on.
-        let line_end = self.text[end..].find('\n').map_or(self.text.len(), |i| end + i);
-        self.text[..line_end]
-            .lines()
-            .rev()
-            .map(str::trim)
-            .find(|l| l.starts_with('[') && !l.starts_with("[["))
-            .map(|l| l.trim_start_matches('[').split(']').next().unwrap_or("").trim().to_string())
     }
 
     fn idp(&self, name: &str, raw: RawIdp) -> Result<IdpConfig, ConfigError> {
@@ -429,13 +402,6 @@ fn origin_of(url: &Url) -> Url {
     origin.set_query(None);
     origin.set_fragment(None);
     origin
-}
-
-/// The first `name` in a serde message such as "missing field `client_id`".
-fn backticked(message: &str) -> Option<String> {
-    let start = message.find('`')? + 1;
-    let len = message[start..].find('`')?;
-    Some(message[start..start + len].to_string())
 }
 
 #[cfg(test)]

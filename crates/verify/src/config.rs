@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_spanned::Spanned;
+use tapgate_config::toml_place::{line_of, place_error};
 use url::Url;
 
 use crate::VerifyError;
@@ -224,53 +225,20 @@ impl Checker<'_> {
         if path.is_relative() { self.path.parent().unwrap_or(Path::new("/")).join(path) } else { path }
     }
 
-    fn line_of(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
-    }
-
     fn invalid(&self, offset: usize, key: &str, message: impl Into<String>) -> VerifyError {
         VerifyError::ConfigInvalid {
             path: self.path.to_path_buf(),
-            line: self.line_of(offset),
+            line: line_of(self.text, offset),
             key: key.to_string(),
             message: message.into(),
         }
     }
 
-    /// A TOML or serde error: the key comes from the message when serde names a field ("unknown
-    /// field `audiance`", "missing field `issuer`"), with the table it sits in.
+    /// A TOML or serde error, placed by line and key as in every Tapgate config file.
     fn toml_error(&self, error: &toml::de::Error) -> VerifyError {
-        let offset = error.span().map(|s| s.start).unwrap_or(0);
-        let message = error.message().trim().to_string();
-        let field = backticked(&message);
-        let table = self.table_at(offset);
-        let key = match (table, field) {
-            (Some(t), Some(f)) => format!("{t}.{f}"),
-            (Some(t), None) => t,
-            (None, Some(f)) => f,
-            (None, None) => "(file)".to_string(),
-        };
+        let (offset, key, message) = place_error(self.text, error);
         self.invalid(offset, &key, message)
     }
-
-    /// The `[table]` header governing byte `offset`, if any.
-    fn table_at(&self, offset: usize) -> Option<String> {
-        let end = offset.min(self.text.len());
-        self.text[..end]
-            .lines()
-            .rev()
-            .map(str::trim)
-            .find(|l| l.starts_with('[') && !l.starts_with("[["))
-            .map(|l| l.trim_start_matches('[').split(']').next().unwrap_or("").trim().to_string())
-    }
-}
-
-/// The first `name` in a serde message such as "unknown field `audiance`".
-fn backticked(message: &str) -> Option<String> {
-    let start = message.find('`')? + 1;
-    let len = message[start..].find('`')?;
-    Some(message[start..start + len].to_string())
 }
 
 #[cfg(test)]
