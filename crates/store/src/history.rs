@@ -96,17 +96,27 @@ impl std::fmt::Debug for HistoryWriter {
 }
 
 impl HistoryWriter {
-    /// Opens (creating) the history at `path`, prunes rows older than `retention`, and starts the
-    /// writer thread. The thread ends when the last writer is dropped.
+    /// Starts the writer thread, which opens (creating) the history at `path` and prunes rows
+    /// older than `retention` before its first write. Nothing here touches the disk, so callers
+    /// on an async runtime never wait on SQLite; a history that cannot be opened is logged by
+    /// the thread and then only loses rows. The thread ends when the last writer is dropped.
     pub fn open(path: &Path, retention: Duration) -> Result<HistoryWriter, StoreError> {
-        let conn = open_database(path)?;
-        let cutoff = now_millis() - retention.as_millis() as i64;
-        conn.execute("DELETE FROM connections WHERE started_at < ?1", params![cutoff]).map_err(sql)?;
-        conn.execute("DELETE FROM sign_ins WHERE at < ?1", params![cutoff]).map_err(sql)?;
         let (sender, receiver) = mpsc::channel();
+        let path = path.to_path_buf();
         std::thread::Builder::new()
             .name("tapgate-history".into())
-            .spawn(move || write_loop(conn, receiver))
+            .spawn(move || match open_and_prune(&path, retention) {
+                Ok(conn) => write_loop(conn, receiver),
+                Err(e) => {
+                    tracing::warn!("history is off: {e}");
+                    // Keep answering flushes so nobody waits for a history that is not there.
+                    for write in receiver {
+                        if let Write::Flush(done) = write {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            })
             .map_err(|e| StoreError::History(format!("cannot start the history writer: {e}")))?;
         Ok(HistoryWriter { sender, next_id: std::sync::Arc::new(AtomicU64::new(1)) })
     }
@@ -136,6 +146,14 @@ impl HistoryWriter {
             let _ = rx.recv_timeout(timeout);
         }
     }
+}
+
+fn open_and_prune(path: &Path, retention: Duration) -> Result<Connection, StoreError> {
+    let conn = open_database(path)?;
+    let cutoff = now_millis() - retention.as_millis() as i64;
+    conn.execute("DELETE FROM connections WHERE started_at < ?1", params![cutoff]).map_err(sql)?;
+    conn.execute("DELETE FROM sign_ins WHERE at < ?1", params![cutoff]).map_err(sql)?;
+    Ok(conn)
 }
 
 fn write_loop(conn: Connection, receiver: mpsc::Receiver<Write>) {
