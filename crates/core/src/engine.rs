@@ -17,6 +17,9 @@ use crate::{CoreError, CoreEvent, Session, SessionOrigin};
 pub enum SignInPolicy {
     /// Use a valid cached token, else refresh, else ask for a tap.
     Reuse,
+    /// Renew now: refresh without a tap when a refresh token is held, else ask for a tap
+    /// (the app's "Renew" before a token runs out).
+    Renew,
     /// Ask for a tap even if a valid token is cached.
     ForceTap,
 }
@@ -161,15 +164,17 @@ impl Engine {
             {
                 return Ok(session);
             }
-            if let Some(refresh_token) = self.cached_refresh_token(config).await? {
-                match self.client(config)?.refresh(&refresh_token).await {
-                    Ok(tokens) => return self.adopt(config, tokens, SessionOrigin::Refreshed).await,
-                    Err(IdpError::RefreshRejected { .. }) => {
-                        self.emit(CoreEvent::RefreshRejected { idp: config.name.clone() });
-                    }
-                    // The IdP is down or misbehaving: a tap would fail the same way.
-                    Err(other) => return Err(other.into()),
+        }
+        if policy != SignInPolicy::ForceTap
+            && let Some(refresh_token) = self.cached_refresh_token(config).await?
+        {
+            match self.client(config)?.refresh(&refresh_token).await {
+                Ok(tokens) => return self.adopt(config, tokens, SessionOrigin::Refreshed).await,
+                Err(IdpError::RefreshRejected { .. }) => {
+                    self.emit(CoreEvent::RefreshRejected { idp: config.name.clone() });
                 }
+                // The IdP is down or misbehaving: a tap would fail the same way.
+                Err(other) => return Err(other.into()),
             }
         }
 

@@ -28,6 +28,8 @@ pub enum CoreEvent {
     SignInFailed { idp: String, error: String },
     /// Tokens of an IdP were removed.
     SignedOut { idp: String },
+    /// A client connected through a forwarder (it may still be refused or fail upstream).
+    ConnectionOpened { database: String, application: Option<String> },
     /// A client connection through a forwarder ended.
     ConnectionClosed {
         database: String,

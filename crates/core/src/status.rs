@@ -70,6 +70,11 @@ impl StatusFile {
         self.update(|s| s.forwarders.push(forwarder));
     }
 
+    /// Withdraws the forwarder of `database` (it stopped; the process goes on).
+    pub fn remove_forwarder(&self, database: &str) {
+        self.update(|s| s.forwarders.retain(|f| f.database != database));
+    }
+
     /// Sets the open-connection count of `database`.
     pub fn set_open(&self, database: &str, open: usize) {
         self.update(|s| {

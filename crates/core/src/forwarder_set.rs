@@ -1,0 +1,300 @@
+//! [`ForwarderSet`]: the forwarders of one process, started and stopped one database at a time
+//! (the desktop app's Connect/Disconnect) or all at once ([`crate::forwarding::serve`]).
+//!
+//! They share one token source backed by [`Engine::session`], one [`ConnectionObserver`] that
+//! queues history rows, counts open connections, updates the status file and broadcasts
+//! [`CoreEvent::ConnectionOpened`]/[`CoreEvent::ConnectionClosed`], and one status file, so
+//! `tapgate status` sees every forwarder of the process.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tapgate_forward::{
+    BoxFuture, ConnectionEnd, ConnectionObserver, ConnectionStart, TokenError, TokenSource, UpstreamToken,
+};
+use tapgate_idp::Prompt;
+use tapgate_store::{ConnectionRecord, HistoryWriter};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::forwarding::{BoundForwarder, PortChoice, bind_one};
+use crate::ports::PortBook;
+use crate::status::{ForwarderStatus, StatusFile};
+use crate::{CoreError, CoreEvent, Engine, SignInPolicy};
+
+/// The prompt to use when a client's connection needs a sign-in, by database name: the desktop
+/// app says which database asked ("psql connected to prod while you were signed out").
+pub type PromptFor = Arc<dyn Fn(&str) -> Arc<dyn Prompt> + Send + Sync>;
+
+/// The forwarders of this process.
+pub struct ForwarderSet {
+    engine: Arc<Engine>,
+    tokens: Arc<EngineTokens>,
+    recorder: Arc<Recorder>,
+    book: PortBook,
+    running: Mutex<HashMap<String, Running>>,
+    failures: mpsc::UnboundedSender<CoreError>,
+    failed: tokio::sync::Mutex<mpsc::UnboundedReceiver<CoreError>>,
+}
+
+/// A serving forwarder.
+struct Running {
+    port: u16,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl ForwarderSet {
+    /// A set for every database in the engine's configuration; nothing listens yet.
+    /// `program` names the process in its status file (`tapgate connect`, `tapgate-desktop`).
+    pub fn new(engine: Arc<Engine>, prompt_for: PromptFor, program: &str) -> Result<ForwarderSet, CoreError> {
+        let status = Arc::new(StatusFile::create(&tapgate_config::runtime_dir()?, program));
+        let dbs = &engine.config().dbs;
+        let tokens = Arc::new(EngineTokens {
+            engine: engine.clone(),
+            prompt_for,
+            idp_of: dbs.values().map(|db| (db.name.clone(), db.idp.clone())).collect(),
+        });
+        let recorder = Arc::new(Recorder {
+            engine: engine.clone(),
+            history: engine.history().cloned(),
+            status,
+            open: dbs.keys().map(|name| (name.clone(), AtomicUsize::new(0))).collect(),
+            live: Mutex::default(),
+            next_id: AtomicU64::new(1),
+        });
+        let (failures, failed) = mpsc::unbounded_channel();
+        Ok(ForwarderSet {
+            book: PortBook::new(&tapgate_config::data_dir()?),
+            engine,
+            tokens,
+            recorder,
+            running: Mutex::default(),
+            failures,
+            failed: tokio::sync::Mutex::new(failed),
+        })
+    }
+
+    /// Starts the forwarder of `database` on its stable port and returns the port. Starting
+    /// one that already serves returns its port.
+    pub async fn start(&self, database: &str) -> Result<u16, CoreError> {
+        if let Some(port) = self.port(database) {
+            return Ok(port);
+        }
+        let bound = bind_one(&self.engine, &self.book, database, PortChoice::Stable).await?;
+        Ok(self.run(bound))
+    }
+
+    /// Serves an already bound forwarder; returns its port.
+    pub fn run(&self, bound: BoundForwarder) -> u16 {
+        let BoundForwarder { db, forwarder } = bound;
+        let port = forwarder.local_port();
+        self.recorder.status.add_forwarder(ForwarderStatus {
+            database: db.name.clone(),
+            idp: db.idp.clone(),
+            local_port: port,
+            open_connections: self.open_connections(&db.name),
+        });
+        let stop = CancellationToken::new();
+        let tokens: Arc<dyn TokenSource> = self.tokens.clone();
+        let observer: Arc<dyn ConnectionObserver> = self.recorder.clone();
+        let (failures, status, name) = (self.failures.clone(), self.recorder.status.clone(), db.name.clone());
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                if let Err(e) = forwarder.run(tokens, observer, stop).await {
+                    status.remove_forwarder(&name);
+                    let _ = failures.send(CoreError::Local(format!("the forwarder for {name} failed: {e}")));
+                }
+            }
+        });
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(db.name, Running { port, stop, task });
+        port
+    }
+
+    /// Stops the forwarder of `database`: no new connections; open ones get the forwarder's
+    /// shutdown grace to finish. Returns once it is drained; `false` if it was not running.
+    pub async fn stop(&self, database: &str) -> bool {
+        let Some(running) = self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(database) else {
+            return false;
+        };
+        running.stop.cancel();
+        let _ = running.task.await;
+        self.recorder.status.remove_forwarder(database);
+        true
+    }
+
+    /// Stops every forwarder (draining them concurrently) and flushes the history.
+    pub async fn shutdown(&self) {
+        let all: Vec<(String, Running)> =
+            self.running.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+        for (_, running) in &all {
+            running.stop.cancel();
+        }
+        for (name, running) in all {
+            let _ = running.task.await;
+            self.recorder.status.remove_forwarder(&name);
+        }
+        if let Some(history) = &self.recorder.history {
+            history.flush(Duration::from_secs(2));
+        }
+    }
+
+    /// The port `database` listens on, while it serves.
+    pub fn port(&self, database: &str) -> Option<u16> {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.get(database).filter(|r| !r.task.is_finished()).map(|r| r.port)
+    }
+
+    /// The port `database` gets when started: its `local_port`, or the one remembered for it.
+    pub fn stable_port(&self, database: &str) -> Result<u16, CoreError> {
+        self.book.port_for(self.engine.config().db(database)?)
+    }
+
+    /// Client connections open through `database`'s forwarder now.
+    pub fn open_connections(&self, database: &str) -> usize {
+        self.recorder.open.get(database).map_or(0, |n| n.load(Ordering::SeqCst))
+    }
+
+    /// Resolves with the first forwarder that stops by itself with an error.
+    pub async fn first_failure(&self) -> CoreError {
+        let mut failed = self.failed.lock().await;
+        match failed.recv().await {
+            Some(e) => e,
+            // Unreachable while `self` holds a sender; wait forever rather than report nothing.
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// Tokens for forwarders: the engine's session for the database's IdP.
+struct EngineTokens {
+    engine: Arc<Engine>,
+    prompt_for: PromptFor,
+    idp_of: HashMap<String, String>,
+}
+
+impl TokenSource for EngineTokens {
+    fn token(&self, database: &str) -> BoxFuture<'static, Result<UpstreamToken, TokenError>> {
+        let engine = self.engine.clone();
+        let prompt = (self.prompt_for)(database);
+        let idp = self.idp_of.get(database).cloned();
+        let database = database.to_string();
+        Box::pin(async move {
+            let idp = idp.ok_or_else(|| TokenError::new(format!("Tapgate: no database {database} here")))?;
+            match engine.session(Some(&idp), prompt, SignInPolicy::Reuse).await {
+                Ok(session) => Ok(UpstreamToken {
+                    access_token: session.access_token.clone(),
+                    identity: session.identity().to_string(),
+                }),
+                Err(CoreError::Idp(e)) if e.is_unreachable() => {
+                    Err(TokenError::new(format!("Tapgate: IdP unreachable: {e}")))
+                }
+                Err(e) => Err(TokenError::new(format!(
+                    "Tapgate: sign-in needed for {idp}: {e}. Touch your security key when Tapgate asks, \
+                     or run `tapgate login {idp}`"
+                ))),
+            }
+        })
+    }
+}
+
+/// History rows, status counts and events for each connection.
+struct Recorder {
+    engine: Arc<Engine>,
+    history: Option<HistoryWriter>,
+    status: Arc<StatusFile>,
+    open: HashMap<String, AtomicUsize>,
+    /// What `closed` needs from `opened`, by the id handed to the forwarder.
+    live: Mutex<HashMap<u64, LiveConnection>>,
+    next_id: AtomicU64,
+}
+
+/// A connection between `opened` and `closed`.
+struct LiveConnection {
+    history_id: Option<u64>,
+    database: String,
+    started_at: SystemTime,
+    application: Option<String>,
+}
+
+impl ConnectionObserver for Recorder {
+    fn opened(&self, c: &ConnectionStart) -> u64 {
+        let history_id = self.history.as_ref().map(|h| {
+            h.opened(ConnectionRecord {
+                database: c.database.clone(),
+                role: c.role.clone().unwrap_or_default(),
+                identity: c.identity.clone(),
+                application: c.application_name.clone(),
+                local_port: c.local_port,
+                started_at: millis(c.started_at),
+                ended_at: None,
+                bytes_up: 0,
+                bytes_down: 0,
+                outcome: "open".into(),
+                error: None,
+            })
+        });
+        if let Some(count) = self.open.get(&c.database) {
+            let now = count.fetch_add(1, Ordering::SeqCst) + 1;
+            self.status.set_open(&c.database, now);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let live = LiveConnection {
+            history_id,
+            database: c.database.clone(),
+            started_at: c.started_at,
+            application: c.application_name.clone(),
+        };
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).insert(id, live);
+        self.engine.emit(CoreEvent::ConnectionOpened {
+            database: c.database.clone(),
+            application: c.application_name.clone(),
+        });
+        id
+    }
+
+    fn closed(&self, id: u64, end: &ConnectionEnd) {
+        let Some(LiveConnection { history_id, database, started_at: started, application }) =
+            self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&id)
+        else {
+            return;
+        };
+        if let (Some(history), Some(history_id)) = (&self.history, history_id) {
+            history.closed(
+                history_id,
+                tapgate_store::ConnectionEnd {
+                    ended_at: millis(end.ended_at),
+                    bytes_up: end.bytes_from_client,
+                    bytes_down: end.bytes_to_client,
+                    outcome: end.outcome.as_str().to_string(),
+                    error: end.error.clone(),
+                    role: end.role.clone(),
+                    identity: end.identity.clone(),
+                },
+            );
+        }
+        if let Some(count) = self.open.get(&database) {
+            let now = count.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
+            self.status.set_open(&database, now);
+        }
+        self.engine.emit(CoreEvent::ConnectionClosed {
+            database,
+            role: end.role.clone(),
+            identity: end.identity.clone(),
+            application,
+            outcome: end.outcome.as_str().to_string(),
+            error: end.error.clone(),
+            duration_ms: end.ended_at.duration_since(started).map(|d| d.as_millis() as u64).unwrap_or(0),
+            bytes_up: end.bytes_from_client,
+            bytes_down: end.bytes_to_client,
+        });
+    }
+}
+
+fn millis(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
