@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`args`]: the command line (clap).
 //! - [`commands`]: one file per subcommand.
-//! - [`demo`]: the pieces `tapgate demo` starts and stops (dev IdP, PostgreSQL 18, forwarder).
+//! - [`demo`]: the terminal side of `tapgate demo` (signals, progress lines, the forwarder child);
+//!   the environment it starts (dev IdP, PostgreSQL 18) is the `tapgate-demo` crate.
 //! - [`prompt`]: the terminal side of a key ceremony (spinner, PIN entry).
 //! - [`output`]: countdowns, and the printer for engine events.
 //!

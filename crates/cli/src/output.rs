@@ -68,6 +68,7 @@ pub fn print_event(event: &CoreEvent) {
         | CoreEvent::Refreshed { .. }
         | CoreEvent::SignedOut { .. }
         | CoreEvent::SignInFailed { .. }
+        | CoreEvent::ConnectionOpened { .. }
         | CoreEvent::ConnectionClosed { .. } => {}
     }
 }

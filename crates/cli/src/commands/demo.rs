@@ -1,6 +1,7 @@
-//! `tapgate demo`: the whole product on one machine in one command. It starts the dev IdP,
-//! enrolls a software key for alice@example.com, starts a PostgreSQL 18 with TLS and Tapgate's
-//! OAuth validator, writes a demo config in its own folder and runs `tapgate connect demo` on it.
+//! `tapgate demo`: the whole product on one machine in one command. The `tapgate-demo` crate
+//! starts the environment (dev IdP, alice@example.com's software key, PostgreSQL 18 with TLS and
+//! Tapgate's OAuth validator, the demo config in its own folder); this command then runs
+//! `tapgate connect demo` on it as a child and prints the progress.
 //! Ctrl-C stops everything it started, in order: the forwarder (drained), PostgreSQL
 //! (`pg_ctl stop -m fast`), the IdP; also when start-up fails or is interrupted halfway.
 //! A second run reuses the folder (IdP data, key, cluster, ports) and is up in seconds.
@@ -10,22 +11,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
+use tapgate_demo::{DemoBinaries, DemoDir, DemoEnvironment, processes};
 use tokio_util::sync::CancellationToken;
 
 use crate::args::DemoArgs;
-use crate::demo::files::{DEMO_GROUP, DEMO_USER, DemoDir};
 use crate::demo::forwarder::DemoForwarder;
-use crate::demo::idp::{self, DevIdp};
-use crate::demo::postgres::{self, Cluster};
-use crate::demo::processes::{self, Signals};
-use crate::demo::progress::Step;
+use crate::demo::progress::TerminalProgress;
+use crate::demo::signals::Signals;
 
 /// What has been started so far, stopped in reverse order by [`Started::stop`].
 #[derive(Default)]
 struct Started {
-    idp: Option<DevIdp>,
-    postgres: Option<Cluster>,
+    environment: Option<DemoEnvironment>,
     forwarder: Option<DemoForwarder>,
 }
 
@@ -50,14 +48,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let dir = DemoDir::open(args.dir)?;
     eprintln!("Tapgate demo in {}", dir.root().display());
     let began = Instant::now();
+    let progress = TerminalProgress::default();
     let mut started = Started::default();
-    let outcome = bring_up(&dir, &mut started, &forwarder_pid, &stop).await;
+    let outcome = bring_up(&dir, &progress, &mut started, &forwarder_pid, &stop).await;
     let code = match outcome {
         Ok(()) => {
             eprintln!("Demo ready in {:.1} s.", began.elapsed().as_secs_f64());
             wait_until_stopped(&mut started, &stop).await
         }
         Err(e) => {
+            progress.close();
             if stop.is_cancelled() {
                 eprintln!("Interrupted during start-up.");
             } else {
@@ -66,7 +66,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             None
         }
     };
-    started.stop().await;
+    started.stop(&progress).await;
     eprintln!("Demo stopped; everything it started has exited. Its folder is kept for the next run.");
     Ok(match code {
         Some(Ok(())) => ExitCode::SUCCESS,
@@ -79,72 +79,30 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Every start-up step, recording what it started in `started` as soon as it exists.
-///
-/// A Ctrl-C is honoured between steps, and during the long waits (a download, the forwarder),
-/// never inside a step: a `pg_ctl start` abandoned halfway could leave a server nobody stops.
+/// The environment (which stops itself if it fails halfway), then the forwarder, each recorded
+/// in `started` as soon as it exists.
 async fn bring_up(
     dir: &DemoDir,
+    progress: &TerminalProgress,
     started: &mut Started,
     forwarder_pid: &AtomicU32,
     stop: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let go_on = || if stop.is_cancelled() { Err(anyhow::anyhow!("interrupted")) } else { Ok(()) };
-    let tapgate = std::env::current_exe()?;
-    let devidp = idp::sibling_binary("tapgate-devidp")?;
-    let validator = postgres::validator_module()?;
-
-    let step = Step::start("Starting the dev IdP");
-    let started_idp = started.idp.insert(DevIdp::start(&devidp, dir).await?);
-    let issuer = started_idp.issuer.clone();
-    step.ok(&issuer);
-    write_pids(dir, started);
-    go_on()?;
-
-    let step = Step::start(&format!("Enrolling a software key for {DEMO_USER} (group {DEMO_GROUP})"));
-    let enrolled = idp::enroll_demo_user(&devidp, dir).await?;
-    step.ok(if enrolled { "new key" } else { "already enrolled" });
-    go_on()?;
-
-    let step = Step::start("Finding PostgreSQL 18");
-    let (bin, installed) = tokio::select! {
-        found = postgres::find_binaries() => found?,
-        _ = stop.cancelled() => bail!("interrupted"),
-    };
-    step.ok(&if installed { format!("installed in {}", bin.display()) } else { bin.display().to_string() });
-
-    let cluster = Cluster::prepare(dir, bin).await?;
-    if !cluster.exists() {
-        let step = Step::start("Creating the database cluster");
-        cluster.init().await?;
-        step.ok("");
-    }
-    go_on()?;
-    cluster.configure(dir, &issuer, &validator)?;
-    dir.write_config(&issuer, cluster.port, &dir.server_ca())?;
-
-    let step = Step::start("Starting PostgreSQL 18");
-    // Recorded before it starts: a stop that finds nothing running is harmless, a server
-    // started behind our back would outlive the demo.
-    started.postgres.insert(cluster).start().await?;
-    write_pids(dir, started);
-    let Some(cluster) = started.postgres.as_ref() else { bail!("lost track of PostgreSQL") };
-    step.ok(&format!("127.0.0.1:{}, TLS, OAuth validator; log {}", cluster.port, cluster.log().display()));
-    go_on()?;
-
-    if !cluster.has_schema().await? {
-        let step = Step::start("Creating roles app_rw and app_ro and the sample database `demo`");
-        cluster.create_schema().await?;
-        step.ok("");
-    }
-    go_on()?;
+    let tapgate = std::env::current_exe().context("cannot find the tapgate binary's folder")?;
+    let binaries = DemoBinaries::beside(&tapgate)?;
+    let environment =
+        started.environment.insert(DemoEnvironment::start(dir, &binaries, progress, stop).await?);
 
     eprintln!("  Starting the forwarder (tapgate connect demo)…");
-    let (forwarder, ready) = DemoForwarder::spawn(&tapgate, dir)?;
-    forwarder_pid.store(forwarder.pid().unwrap_or(0), Ordering::SeqCst);
-    started.forwarder = Some(forwarder);
-    write_pids(dir, started);
-    let Some(forwarder) = started.forwarder.as_mut() else { bail!("lost track of the forwarder") };
+    let (forwarder, ready) =
+        DemoForwarder::spawn(&tapgate, &environment.config_path(), &environment.data_dir())?;
+    let pid = forwarder.pid().unwrap_or(0);
+    forwarder_pid.store(pid, Ordering::SeqCst);
+    let forwarder = started.forwarder.insert(forwarder);
+    if let Err(e) = environment.record_process("tapgate-connect", pid) {
+        eprintln!("tapgate: warning: {e}");
+    }
+    // A Ctrl-C now reaches the forwarder too (the signal task passes it on), which then exits.
     tokio::select! {
         _ = ready => Ok(()),
         exited = forwarder.exited() => match exited {
@@ -164,37 +122,14 @@ async fn wait_until_stopped(started: &mut Started, stop: &CancellationToken) -> 
     }
 }
 
-fn write_pids(dir: &DemoDir, started: &Started) {
-    let mut pids = Vec::new();
-    if let Some(pid) = started.idp.as_ref().and_then(DevIdp::pid) {
-        pids.push(("tapgate-devidp", pid));
-    }
-    if let Some(pid) = started.postgres.as_ref().and_then(Cluster::postmaster_pid) {
-        pids.push(("postgres", pid));
-    }
-    if let Some(pid) = started.forwarder.as_ref().and_then(DemoForwarder::pid) {
-        pids.push(("tapgate-connect", pid));
-    }
-    if let Err(e) = dir.write_pids(&pids) {
-        eprintln!("tapgate: warning: {e:#}");
-    }
-}
-
 impl Started {
     /// Stops what runs, newest first: clients lose the forwarder before the server goes away.
-    async fn stop(self) {
+    async fn stop(self, progress: &TerminalProgress) {
         if let Some(forwarder) = self.forwarder {
             forwarder.finish().await;
         }
-        if let Some(cluster) = self.postgres {
-            let step = Step::start("Stopping PostgreSQL");
-            cluster.stop().await;
-            step.ok("");
-        }
-        if let Some(idp) = self.idp {
-            let step = Step::start("Stopping the dev IdP");
-            idp.stop().await;
-            step.ok("");
+        if let Some(environment) = self.environment {
+            environment.stop(progress).await;
         }
     }
 }

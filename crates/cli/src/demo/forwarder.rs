@@ -9,12 +9,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use tapgate_demo::{DEMO_NAME, processes};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 use tokio::sync::oneshot;
-
-use super::files::{DEMO_NAME, DemoDir};
-use super::processes;
 
 use crate::commands::connect::READY_LINE;
 
@@ -24,15 +22,18 @@ pub struct DemoForwarder {
 }
 
 impl DemoForwarder {
-    pub fn spawn(tapgate: &Path, dir: &DemoDir) -> anyhow::Result<(DemoForwarder, oneshot::Receiver<()>)> {
-        let engine_data = dir.engine_data();
-        std::fs::create_dir_all(&engine_data)
-            .with_context(|| format!("cannot create {}", engine_data.display()))?;
+    /// Runs `tapgate connect demo` with the demo's `config` and `data_dir`; the receiver fires
+    /// once it listens.
+    pub fn spawn(
+        tapgate: &Path,
+        config: &Path,
+        data_dir: &Path,
+    ) -> anyhow::Result<(DemoForwarder, oneshot::Receiver<()>)> {
         let mut child = processes::command(tapgate)
             .arg("--config")
-            .arg(dir.config())
+            .arg(config)
             .args(["connect", DEMO_NAME])
-            .env("TAPGATE_DATA_DIR", &engine_data)
+            .env("TAPGATE_DATA_DIR", data_dir)
             .env_remove("TAPGATE_CONFIG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -86,7 +87,7 @@ async fn relay(mut stdout: BufReader<tokio::process::ChildStdout>, ready: onesho
             if let Some(uri) = &uri {
                 println!();
                 println!("Try:");
-                println!("  psql \"{uri}\" -c 'select system_user, current_user, count(*) from orders'");
+                println!("  {}", tapgate_demo::psql_hint(uri));
                 println!(
                     "  (the password is never asked: the forwarder signs alice in with her software key)"
                 );

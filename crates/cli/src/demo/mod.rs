@@ -1,19 +1,12 @@
-//! The pieces `tapgate demo` starts, configures and stops; the command itself (the order of the
-//! steps, Ctrl-C) is `commands/demo.rs`.
+//! The CLI's side of `tapgate demo`: what the terminal needs around the environment that the
+//! `tapgate-demo` crate starts and stops (dev IdP, PostgreSQL 18, schema, demo config). The
+//! command itself (the order of the steps, Ctrl-C) is `commands/demo.rs`.
 //!
 //! # Layout
-//! - [`files`]: the demo folder: where everything lives, the demo config, the PID list.
-//! - [`processes`]: child processes: spawning in their own process group, signals, bounded stops.
-//! - [`progress`]: the "Starting X… ok" lines.
-//! - [`idp`]: the dev IdP and the demo user's software key.
-//! - [`certs`]: the demo CA and the PostgreSQL server certificate (rcgen).
-//! - [`postgres`]: a PostgreSQL 18 cluster with TLS, the OAuth validator and the sample schema.
+//! - [`signals`]: Ctrl-C and SIGTERM, caught from the first moment.
+//! - [`progress`]: the "Starting X… ok" lines, as the demo's [`tapgate_demo::Progress`].
 //! - [`forwarder`]: `tapgate connect demo` as a child, with the demo's config and data folder.
 
-pub mod certs;
-pub mod files;
 pub mod forwarder;
-pub mod idp;
-pub mod postgres;
-pub mod processes;
 pub mod progress;
+pub mod signals;

@@ -2,6 +2,7 @@
 //! carries only what a script wants (the connection strings).
 
 use std::io::Write as _;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 /// One step in progress; finish it with [`Step::ok`]. Dropped unfinished (an error, Ctrl-C),
@@ -37,5 +38,41 @@ impl Drop for Step {
         if !self.finished {
             eprintln!("failed");
         }
+    }
+}
+
+/// The demo's steps as [`Step`] lines. A step the demo started but never finished (it failed)
+/// is closed with "failed" when the next one starts or at [`TerminalProgress::close`].
+#[derive(Default)]
+pub struct TerminalProgress {
+    open: Mutex<Option<Step>>,
+}
+
+impl TerminalProgress {
+    /// Ends a line left open by a failed step, before the error is printed.
+    pub fn close(&self) {
+        drop(self.open.lock().unwrap_or_else(PoisonError::into_inner).take());
+    }
+}
+
+impl tapgate_demo::Progress for TerminalProgress {
+    fn started(&self, step: &str) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        drop(open.take());
+        *open = Some(Step::start(step));
+    }
+
+    fn finished(&self, _step: &str, detail: &str) {
+        if let Some(step) = self.open.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            step.ok(detail);
+        }
+    }
+
+    fn note(&self, message: &str) {
+        eprintln!("  ({message})");
+    }
+
+    fn warning(&self, message: &str) {
+        eprintln!("tapgate: warning: {message}");
     }
 }

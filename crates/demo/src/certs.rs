@@ -12,7 +12,7 @@ pub struct ServerTls {
 
 /// Makes the demo CA and a server certificate for `localhost` and `127.0.0.1`. The CA key is
 /// dropped: nothing else is ever signed with it.
-pub fn generate() -> anyhow::Result<ServerTls> {
+pub fn generate() -> Result<ServerTls, rcgen::Error> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     let mut ca_name = DistinguishedName::new();
     ca_name.push(DnType::CommonName, "Tapgate demo PostgreSQL CA");

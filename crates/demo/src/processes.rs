@@ -1,36 +1,13 @@
 //! Child processes of the demo: each in its own process group, so a Ctrl-C in the terminal
-//! reaches only `tapgate demo`, which then stops them in order (forwarder, PostgreSQL, IdP)
-//! instead of all of them dying at once mid-drain.
+//! reaches only the program running the demo, which then stops them in order (forwarder,
+//! PostgreSQL, IdP) instead of all of them dying at once mid-drain. Public because the CLI runs
+//! its forwarder child the same way.
 
 use std::os::unix::process::CommandExt as _;
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
-
-/// Ctrl-C and SIGTERM, listened for from the moment this is made (not from the first poll), so
-/// a signal during start-up is never the default "die now" that would leave children behind.
-pub struct Signals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    pub fn listen() -> anyhow::Result<Signals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Signals {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-
-    /// The next Ctrl-C or SIGTERM.
-    pub async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-    }
-}
 
 /// `program` in a process group of its own; PG* variables removed (a developer's PGPORT or
 /// PGDATA must not steer the demo's server or setup).
@@ -48,8 +25,8 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     cmd
 }
 
-/// Sends `signal` (e.g. "INT", "TERM") to `pid` with kill(1): the CLI has no unsafe code, and
-/// kill(1) is on every system PostgreSQL runs on.
+/// Sends `signal` (e.g. "INT", "TERM") to `pid` with kill(1): Tapgate's crates have no unsafe
+/// code, and kill(1) is on every system PostgreSQL runs on.
 pub async fn send_signal(pid: u32, signal: &str) {
     let _ = tokio::process::Command::new("kill")
         .arg(format!("-{signal}"))
@@ -99,8 +76,30 @@ pub async fn gone_within(pid: u32, limit: Duration) -> bool {
 }
 
 /// The last `lines` lines of a log file, for error messages.
-pub fn log_tail(path: &std::path::Path, lines: usize) -> String {
+pub(crate) fn log_tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{alive, log_tail};
+
+    #[test]
+    fn this_process_is_alive_and_a_made_up_pid_is_not() {
+        assert!(alive(std::process::id()));
+        assert!(!alive(u32::MAX));
+    }
+
+    #[test]
+    fn log_tail_keeps_the_last_lines_and_tolerates_a_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        assert_eq!(log_tail(&log, 3), "");
+        std::fs::write(&log, "a\nb\nc\nd\n").unwrap();
+        assert_eq!(log_tail(&log, 2), "c\nd");
+    }
 }

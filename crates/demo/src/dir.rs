@@ -4,14 +4,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
-/// The demo user (enrolled with a software key).
-pub const DEMO_USER: &str = "alice@example.com";
-/// The demo user's group; the validator maps it to both demo roles.
-pub const DEMO_GROUP: &str = "dba";
-/// The IdP and database name in the demo config.
-pub const DEMO_NAME: &str = "demo";
+use crate::error::{DemoError, IoContext as _};
+use crate::{DEMO_NAME, DEMO_USER};
 
 /// Paths inside the demo folder.
 #[derive(Debug, Clone)]
@@ -20,17 +14,23 @@ pub struct DemoDir {
 }
 
 impl DemoDir {
-    /// `--dir`, else `demo/` in Tapgate's data folder; created with mode 0700 (it holds a key).
-    pub fn open(explicit: Option<PathBuf>) -> anyhow::Result<DemoDir> {
+    /// `explicit` (the CLI's `--dir`), else `demo/` in Tapgate's data folder; created with mode
+    /// 0700 (it holds a key).
+    pub fn open(explicit: Option<PathBuf>) -> Result<DemoDir, DemoError> {
         let root = match explicit {
             Some(dir) => dir,
-            None => tapgate_config::data_dir()?.join("demo"),
+            None => DemoDir::default_location()?,
         };
-        std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+        std::fs::create_dir_all(&root).context_with(|| format!("cannot create {}", root.display()))?;
         // Absolute, so paths written into configs stay right whatever the child's working dir.
-        let root = std::fs::canonicalize(&root).with_context(|| format!("cannot open {}", root.display()))?;
+        let root = std::fs::canonicalize(&root).context_with(|| format!("cannot open {}", root.display()))?;
         set_mode(&root, 0o700)?;
         Ok(DemoDir { root })
+    }
+
+    /// `demo/` in Tapgate's data folder (`$XDG_DATA_HOME/tapgate/demo`, or under `TAPGATE_DATA_DIR`).
+    pub fn default_location() -> Result<PathBuf, DemoError> {
+        Ok(tapgate_config::data_dir().map_err(DemoError::NoDataFolder)?.join("demo"))
     }
 
     pub fn root(&self) -> &Path {
@@ -80,18 +80,18 @@ impl DemoDir {
     }
 
     /// Records the PIDs of the processes started so far.
-    pub fn write_pids(&self, pids: &[(&str, u32)]) -> anyhow::Result<()> {
+    pub(crate) fn write_pids(&self, pids: &[(String, u32)]) -> Result<(), DemoError> {
         let mut text =
             String::from("# Processes started by the last `tapgate demo` run (stopped when it ends).\n");
         for (name, pid) in pids {
             let _ = writeln!(text, "{name} {pid}");
         }
-        std::fs::write(self.pids(), text).with_context(|| format!("cannot write {}", self.pids().display()))
+        std::fs::write(self.pids(), text).context_with(|| format!("cannot write {}", self.pids().display()))
     }
 
     /// Writes the demo config: the dev IdP with the software key, and the demo database through
     /// OAUTHBEARER with verify-full against the demo CA. Rewritten on every run (ports may move).
-    pub fn write_config(&self, issuer: &str, pg_port: u16, server_ca: &Path) -> anyhow::Result<()> {
+    pub(crate) fn write_config(&self, issuer: &str, pg_port: u16) -> Result<(), DemoError> {
         let text = format!(
             "# Written by `tapgate demo` on every run; edit your own config, not this one.\n\
              [idp.{DEMO_NAME}]\n\
@@ -117,15 +117,15 @@ impl DemoDir {
             user = toml_string(DEMO_USER),
             authenticator = toml_string(&format!("soft:{}", self.key().display())),
             idp_ca = toml_string(&self.idp_data().join("ca.pem").display().to_string()),
-            server_ca = toml_string(&server_ca.display().to_string()),
+            server_ca = toml_string(&self.server_ca().display().to_string()),
         );
         std::fs::write(self.config(), text)
-            .with_context(|| format!("cannot write {}", self.config().display()))
+            .context_with(|| format!("cannot write {}", self.config().display()))
     }
 }
 
 /// A TOML basic string.
-pub fn toml_string(value: &str) -> String {
+pub(crate) fn toml_string(value: &str) -> String {
     let mut out = String::from("\"");
     for c in value.chars() {
         match c {
@@ -141,18 +141,39 @@ pub fn toml_string(value: &str) -> String {
     out
 }
 
-pub fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
+pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<(), DemoError> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("cannot set the mode of {}", path.display()))
+        .context_with(|| format!("cannot set the mode of {}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::toml_string;
+    #![allow(clippy::unwrap_used)]
+
+    use super::{DemoDir, toml_string};
 
     #[test]
     fn toml_strings_escape_quotes_and_backslashes() {
         assert_eq!(toml_string(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+
+    /// The config the forwarder is pointed at must pass Tapgate's own validation, whatever the
+    /// folder is called.
+    #[test]
+    fn demo_config_is_a_valid_tapgate_config() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = DemoDir::open(Some(parent.path().join("a \"quoted\" demo"))).unwrap();
+        // The files it names are checked when the config is loaded.
+        let ca = crate::certs::generate().unwrap().ca_pem;
+        std::fs::create_dir(dir.idp_data()).unwrap();
+        std::fs::write(dir.idp_data().join("ca.pem"), &ca).unwrap();
+        std::fs::write(dir.server_ca(), &ca).unwrap();
+        std::fs::write(dir.key(), "").unwrap();
+        dir.write_config("https://localhost:8443", 5432).unwrap();
+        let config = tapgate_config::Config::load(&dir.config()).unwrap();
+        let db = config.db(crate::DEMO_NAME).unwrap();
+        assert_eq!(db.port, 5432);
+        assert_eq!(db.role, "app_rw");
     }
 }
