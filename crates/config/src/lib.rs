@@ -6,19 +6,30 @@
 //! - [`resolved`]: validated types the rest of Tapgate uses ([`Config`], [`IdpConfig`], [`DbConfig`]).
 //! - [`validate`]: raw -> resolved; each refusal names the file, the line and the key.
 //! - [`toml_place`]: line and dotted key of a TOML error (also used for `verify.toml`).
+//! - [`forms`]: the app's settings forms ([`IdpForm`], [`DbForm`]) and [`FieldError`], a loader
+//!   error addressed to a form field.
+//! - [`document`]: [`ConfigDocument`], the file as a toml_edit document: forms in and out,
+//!   comments kept, checked by [`validate`] before an atomic save.
+//! - [`import`]: merging a team config into a [`ConfigDocument`] ([`ImportSummary`]).
 //! - [`error`]: [`ConfigError`], the one error type of this crate.
 //!
 //! Parsing and validation are split on purpose (raw vs resolved, as ripgrep does with its
 //! arguments): nothing outside this crate ever sees an unchecked URL or path.
 
+pub mod document;
 pub mod error;
+pub mod forms;
+pub mod import;
 pub mod location;
 pub mod raw;
 pub mod resolved;
 pub mod toml_place;
 pub mod validate;
 
+pub use document::ConfigDocument;
 pub use error::ConfigError;
+pub use forms::{DbForm, FieldError, IdpForm};
+pub use import::ImportSummary;
 pub use location::{CONFIG_ENV, DATA_DIR_ENV, config_path, data_dir, runtime_dir};
 pub use resolved::{
     AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DbAuth, DbConfig, Dialect,

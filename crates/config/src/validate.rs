@@ -1,6 +1,7 @@
-//! Raw -> resolved: checks every value and reports the first problem with file, line and key.
+//! Raw -> resolved: checks every value and reports the first problem of each table with file, line
+//! and key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_spanned::Spanned;
@@ -14,40 +15,58 @@ use crate::resolved::{
 };
 use crate::toml_place::{line_of, place_error};
 
-/// Parses and validates the text of the file at `path`.
+/// Parses and validates the text of the file at `path`; the first problem is the error.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    check(path, text).map_err(|(first, _rest)| first)
+}
+
+/// Parses and validates the text of the file at `path`, checking every table: each refused
+/// table adds its first problem, IdPs then databases in name order, so the first error is the
+/// one [`parse`] reports. The app's settings forms use this to mark every table at once.
+///
+/// A TOML syntax error, an unknown key or a missing key stops everything (serde reads the file
+/// in one go), so that is a single error.
+pub fn parse_all(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>> {
+    check(path, text).map_err(|(first, rest)| std::iter::once(first).chain(rest).collect())
+}
+
+/// The checks behind [`parse`] and [`parse_all`]; a refusal is its first error and the others.
+fn check(path: &Path, text: &str) -> Result<Config, (ConfigError, Vec<ConfigError>)> {
     let checker = Checker { path, text };
-    let raw: RawConfig = toml::from_str(text).map_err(|e| checker.toml_error(&e))?;
+    let raw: RawConfig = toml::from_str(text).map_err(|e| (checker.toml_error(&e), Vec::new()))?;
+    let mut errors = Vec::new();
+    // Databases are checked against every declared IdP, so an IdP refused for another reason
+    // does not also make each of its databases "unknown".
+    let idp_names: BTreeSet<String> = raw.idp.keys().cloned().collect();
     let mut idps = BTreeMap::new();
     for (name, table) in raw.idp {
-        let span = table.span();
-        if !is_valid_name(&name) {
-            return Err(checker.invalid(
-                span.start,
-                format!("idp.{name}"),
-                "names may use letters, digits, '-' and '_' only",
-            ));
+        let at = table.span().start;
+        match checker.name(&name, "idp", at).and_then(|()| checker.idp(&name, table.into_inner())) {
+            Ok(idp) => {
+                idps.insert(name, idp);
+            }
+            Err(e) => errors.push(e),
         }
-        let idp = checker.idp(&name, table.into_inner())?;
-        idps.insert(name, idp);
     }
     let mut dbs = BTreeMap::new();
     for (name, table) in raw.db {
-        let span = table.span();
-        if !is_valid_name(&name) {
-            return Err(checker.invalid(
-                span.start,
-                format!("db.{name}"),
-                "names may use letters, digits, '-' and '_' only",
-            ));
+        let at = table.span().start;
+        match checker.name(&name, "db", at).and_then(|()| checker.db(&name, table.into_inner(), &idp_names)) {
+            Ok(db) => {
+                dbs.insert(name, db);
+            }
+            Err(e) => errors.push(e),
         }
-        let db = checker.db(&name, table.into_inner(), &idps)?;
-        dbs.insert(name, db);
     }
-    Ok(Config { path: path.to_path_buf(), idps, dbs })
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        None => Ok(Config { path: path.to_path_buf(), idps, dbs }),
+        Some(first) => Err((first, errors.collect())),
+    }
 }
 
-fn is_valid_name(name: &str) -> bool {
+/// Whether `name` may name an `[idp.NAME]` or `[db.NAME]` table.
+pub(crate) fn is_valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
@@ -63,6 +82,15 @@ impl Checker<'_> {
             line: line_of(self.text, offset),
             key,
             message: message.into(),
+        }
+    }
+
+    /// Table names may use letters, digits, '-' and '_' only.
+    fn name(&self, name: &str, kind: &str, at: usize) -> Result<(), ConfigError> {
+        if is_valid_name(name) {
+            Ok(())
+        } else {
+            Err(self.invalid(at, format!("{kind}.{name}"), "names may use letters, digits, '-' and '_' only"))
         }
     }
 
@@ -196,17 +224,12 @@ impl Checker<'_> {
         })
     }
 
-    fn db(
-        &self,
-        name: &str,
-        raw: RawDb,
-        idps: &BTreeMap<String, IdpConfig>,
-    ) -> Result<DbConfig, ConfigError> {
+    fn db(&self, name: &str, raw: RawDb, idps: &BTreeSet<String>) -> Result<DbConfig, ConfigError> {
         let key = |k: &str| format!("db.{name}.{k}");
 
         let idp = raw.idp.get_ref().trim().to_string();
-        if !idps.contains_key(&idp) {
-            let known: Vec<&str> = idps.keys().map(String::as_str).collect();
+        if !idps.contains(&idp) {
+            let known: Vec<&str> = idps.iter().map(String::as_str).collect();
             let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
             return Err(self.invalid(
                 raw.idp.span().start,
