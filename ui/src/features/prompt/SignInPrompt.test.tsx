@@ -1,0 +1,94 @@
+import { act, screen } from '@testing-library/react';
+import { describe, expect, test } from 'vitest';
+
+import { commandError } from '../../test/backend';
+import { prompt } from '../../test/fixtures';
+import { renderApp } from '../../test/render';
+
+describe('Sign-in prompt', () => {
+  test('appears on a prompt event with the headline, the reason and the kind of key', async () => {
+    const { backend } = await renderApp();
+    expect(screen.queryByTestId('prompt')).not.toBeInTheDocument();
+
+    await act(() => backend.emit({ kind: 'prompt', prompt: prompt() }));
+
+    const dialog = screen.getByRole('dialog', { name: 'Touch your security key for corp' });
+    expect(dialog).toHaveAttribute('data-testid', 'prompt');
+    expect(screen.getByTestId('prompt-message')).toHaveTextContent('Touch your security key for corp');
+    expect(dialog).toHaveTextContent('Connect prod');
+    expect(dialog).toHaveTextContent('Security key');
+    // Touching the key needs no button.
+    expect(screen.queryByTestId('prompt-approve')).not.toBeInTheDocument();
+    expect(screen.queryByTestId('prompt-pin')).not.toBeInTheDocument();
+  });
+
+  test('Approve answers a software-key prompt with its id', async () => {
+    const { backend, user } = await renderApp({ answer_prompt: () => null });
+    await act(() =>
+      backend.emit({ kind: 'prompt', prompt: prompt({ id: 12, keyKind: 'soft', stage: 'approve', message: 'Approve the sign-in to corp with the software key' }) }),
+    );
+    expect(screen.getByTestId('prompt')).toHaveTextContent('Software key (demo)');
+
+    await user.click(screen.getByTestId('prompt-approve'));
+
+    expect(backend.callsTo('answer_prompt')).toEqual([{ id: 12, answer: { kind: 'approve' } }]);
+    // It stays, waiting, until Rust closes it.
+    expect(screen.getByTestId('prompt-approve')).toBeDisabled();
+    await act(() => backend.emit({ kind: 'promptClosed', id: 12 }));
+    expect(screen.queryByTestId('prompt')).not.toBeInTheDocument();
+  });
+
+  test('a PIN is sent with Continue', async () => {
+    const { backend, user } = await renderApp({ answer_prompt: () => null });
+    await act(() => backend.emit({ kind: 'prompt', prompt: prompt({ stage: 'pin', message: 'Enter the PIN of your security key for corp' }) }));
+
+    expect(screen.getByTestId('prompt-continue')).toBeDisabled();
+    await user.type(screen.getByTestId('prompt-pin'), '4711');
+    await user.click(screen.getByTestId('prompt-continue'));
+
+    expect(backend.callsTo('answer_prompt')).toEqual([{ id: 7, answer: { kind: 'pin', pin: '4711' } }]);
+  });
+
+  test('a wrong PIN asked again shows an empty field', async () => {
+    const { backend, user } = await renderApp({ answer_prompt: () => null });
+    await act(() => backend.emit({ kind: 'prompt', prompt: prompt({ stage: 'pin' }) }));
+    await user.type(screen.getByTestId('prompt-pin'), '0000{Enter}');
+    await act(() => backend.emit({ kind: 'prompt', prompt: prompt({ id: 8, stage: 'pin', message: 'Wrong PIN: 7 tries left' }) }));
+    expect(screen.getByTestId('prompt-message')).toHaveTextContent('Wrong PIN');
+    expect(screen.getByTestId('prompt-pin')).toHaveValue('');
+    expect(screen.getByTestId('prompt-pin')).toBeEnabled();
+  });
+
+  test('Cancel answers cancel and hides the prompt', async () => {
+    const { backend, user } = await renderApp({ answer_prompt: () => null });
+    await act(() => backend.emit({ kind: 'prompt', prompt: prompt() }));
+
+    await user.click(screen.getByTestId('prompt-cancel'));
+
+    expect(backend.callsTo('answer_prompt')).toEqual([{ id: 7, answer: { kind: 'cancel' } }]);
+    expect(screen.queryByTestId('prompt')).not.toBeInTheDocument();
+  });
+
+  test('promptClosed for another ceremony leaves the prompt up', async () => {
+    const { backend } = await renderApp();
+    await act(() => backend.emit({ kind: 'prompt', prompt: prompt({ id: 7 }) }));
+
+    await act(() => backend.emit({ kind: 'promptClosed', id: 6 }));
+    expect(screen.getByTestId('prompt')).toBeInTheDocument();
+
+    await act(() => backend.emit({ kind: 'promptClosed', id: 7 }));
+    expect(screen.queryByTestId('prompt')).not.toBeInTheDocument();
+  });
+
+  test('a rejected answer is shown and can be given again', async () => {
+    const { backend, user } = await renderApp({
+      answer_prompt: () => {
+        throw commandError('The sign-in is already over.');
+      },
+    });
+    await act(() => backend.emit({ kind: 'prompt', prompt: prompt({ stage: 'approve', keyKind: 'soft' }) }));
+    await user.click(screen.getByTestId('prompt-approve'));
+    expect(await screen.findByRole('alert')).toHaveTextContent('already over');
+    expect(screen.getByTestId('prompt-approve')).toBeEnabled();
+  });
+});
