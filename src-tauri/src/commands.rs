@@ -1,0 +1,223 @@
+//! The commands the window calls (through `ui/src/api`, typed by `tapgate-desktop-model`).
+//! Each is a few lines over the [`Shell`], the engine or the config crate; errors become a
+//! [`CommandError`] only here.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tapgate_config::{ConfigDocument, ConfigError, FieldError, ImportSummary};
+use tapgate_core::SignInPolicy;
+use tapgate_desktop_model::history::{self, HistoryRow};
+use tapgate_desktop_model::{
+    AppMode, CommandError, DatabaseView, DsnFormatView, HistoryFilter, HistoryPage, Overview, PromptAnswer,
+    SettingsChange, SettingsView,
+};
+use tapgate_store::{HistoryQuery, HistoryReader, history_path};
+use tauri::State;
+use tauri_plugin_clipboard_manager::ClipboardExt;
+
+use crate::shell::{Shell, now_ms};
+
+type Shared<'a> = State<'a, Arc<Shell>>;
+type Result<T> = std::result::Result<T, CommandError>;
+
+#[tauri::command]
+pub async fn get_overview(shell: Shared<'_>) -> Result<Overview> {
+    Ok(shell.overview().await)
+}
+
+#[tauri::command]
+pub async fn connect(shell: Shared<'_>, database: String) -> Result<DatabaseView> {
+    shell.inner().clone().connect(&database).await
+}
+
+#[tauri::command]
+pub async fn disconnect(shell: Shared<'_>, database: String) -> Result<()> {
+    shell.disconnect(&database).await
+}
+
+#[tauri::command]
+pub async fn sign_in(shell: Shared<'_>, idp: String) -> Result<()> {
+    shell.inner().clone().sign_in(&idp, SignInPolicy::Reuse).await
+}
+
+#[tauri::command]
+pub async fn sign_out(shell: Shared<'_>, idp: String) -> Result<()> {
+    shell.sign_out(&idp).await
+}
+
+#[tauri::command]
+pub async fn copy_connection_string(
+    shell: Shared<'_>,
+    database: String,
+    format: DsnFormatView,
+) -> Result<String> {
+    copy(&shell, &database, format).await
+}
+
+/// Puts a connection string on the clipboard (also used by the tray).
+pub async fn copy(shell: &Shell, database: &str, format: DsnFormatView) -> Result<String> {
+    let text = shell.connection_string(database, format).await?;
+    shell
+        .app
+        .clipboard()
+        .write_text(text.clone())
+        .map_err(|e| CommandError::new(format!("cannot use the clipboard: {e}")))?;
+    Ok(text)
+}
+
+#[tauri::command]
+pub async fn open_psql(shell: Shared<'_>, database: String) -> Result<()> {
+    let conninfo = shell.connection_string(&database, DsnFormatView::Keyword).await?;
+    let terminal = crate::terminal::Terminal::find()
+        .ok_or_else(|| CommandError::new("No terminal emulator found; copy the psql command instead."))?;
+    terminal.open_psql(&conninfo).map_err(|e| CommandError::new(format!("cannot open a terminal: {e}")))
+}
+
+#[tauri::command]
+pub fn answer_prompt(shell: Shared<'_>, id: u64, answer: PromptAnswer) {
+    shell.prompts.answer(id, answer);
+}
+
+#[tauri::command]
+pub async fn get_history(filter: HistoryFilter) -> Result<HistoryPage> {
+    tauri::async_runtime::spawn_blocking(move || read_history(&filter))
+        .await
+        .map_err(|e| CommandError::new(format!("reading the history failed: {e}")))?
+}
+
+#[tauri::command]
+pub async fn export_history_csv(filter: HistoryFilter) -> Result<String> {
+    tauri::async_runtime::spawn_blocking(move || {
+        let page = read_history(&HistoryFilter { limit: Some(100_000), ..filter })?;
+        let dir = dirs::download_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
+        let path = dir.join(history::export_file_name(now_ms()));
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&path, history::to_csv(&page.rows)))
+            .map_err(|e| CommandError::new(format!("cannot write {}: {e}", path.display())))?;
+        Ok(path.display().to_string())
+    })
+    .await
+    .map_err(|e| CommandError::new(format!("exporting the history failed: {e}")))?
+}
+
+/// Rows newest first (text-filtered) and the per-day chart over the same filter.
+fn read_history(filter: &HistoryFilter) -> Result<HistoryPage> {
+    let dir = tapgate_config::data_dir().map_err(|e| CommandError::new(e.to_string()))?;
+    let path = history_path(&dir);
+    if !path.exists() {
+        let per_day = history::per_day(&[], now_ms(), filter.utc_offset_minutes.unwrap_or(0));
+        return Ok(HistoryPage { rows: Vec::new(), per_day });
+    }
+    let reader = HistoryReader::open(&path).map_err(|e| CommandError::new(e.to_string()))?;
+    let records = reader
+        .connections(&HistoryQuery { database: filter.database.clone(), limit: 20_000 })
+        .map_err(|e| CommandError::new(e.to_string()))?;
+    let text = filter.text.clone().unwrap_or_default();
+    let rows: Vec<HistoryRow> = records
+        .into_iter()
+        .map(|r| HistoryRow {
+            duration_ms: r.ended_at.map(|end| end - r.started_at),
+            started_at_ms: r.started_at,
+            ended_at_ms: r.ended_at,
+            database: r.database,
+            role: r.role,
+            identity: r.identity,
+            application: r.application,
+            bytes_up: r.bytes_up,
+            bytes_down: r.bytes_down,
+            outcome: r.outcome,
+            error: r.error,
+        })
+        .filter(|r| r.matches(&text))
+        .collect();
+    let per_day = history::per_day(&rows, now_ms(), filter.utc_offset_minutes.unwrap_or(0));
+    let limit = filter.limit.unwrap_or(500) as usize;
+    Ok(HistoryPage { rows: rows.into_iter().take(limit).collect(), per_day })
+}
+
+#[tauri::command]
+pub fn get_settings(shell: Shared<'_>) -> Result<SettingsView> {
+    let document = ConfigDocument::load(&shell.config_path).map_err(config_error)?;
+    Ok(settings_view(&document))
+}
+
+#[tauri::command]
+pub fn check_settings(shell: Shared<'_>, change: SettingsChange) -> Result<Vec<FieldError>> {
+    let mut document = ConfigDocument::load(&shell.config_path).map_err(config_error)?;
+    if let Err(e) = apply(&mut document, &change) {
+        return Ok(vec![e]);
+    }
+    Ok(document.validate().err().unwrap_or_default())
+}
+
+#[tauri::command]
+pub async fn save_settings(shell: Shared<'_>, change: SettingsChange) -> Result<SettingsView> {
+    let mut document = ConfigDocument::load(&shell.config_path).map_err(config_error)?;
+    apply(&mut document, &change).map_err(|e| CommandError::fields(vec![e]))?;
+    let config = document.save().map_err(config_error)?;
+    reload(&shell, config).await?;
+    Ok(settings_view(&document))
+}
+
+#[tauri::command]
+pub async fn import_config(shell: Shared<'_>, path: String) -> Result<ImportSummary> {
+    let mut document = ConfigDocument::load(&shell.config_path).map_err(config_error)?;
+    let summary = document.import(Path::new(&path)).map_err(config_error)?;
+    let config = document.save().map_err(config_error)?;
+    reload(&shell, config).await?;
+    Ok(summary)
+}
+
+#[tauri::command]
+pub async fn start_demo(shell: Shared<'_>) -> Result<()> {
+    crate::demo::start(shell.inner().clone()).await
+}
+
+#[tauri::command]
+pub async fn set_autostart(shell: Shared<'_>, enabled: bool) -> Result<bool> {
+    let now = crate::app::set_autostart(&shell.app, enabled).map_err(CommandError::new)?;
+    shell.publish().await;
+    Ok(now)
+}
+
+/// Makes a saved config the active one (leaving the demo, if it ran).
+async fn reload(shell: &Arc<Shell>, config: tapgate_config::Config) -> Result<()> {
+    shell.activate(config, AppMode::Configured).await?;
+    if let Some(demo) = shell.demo.lock().await.take() {
+        demo.stop(&tapgate_demo::progress::Silent).await;
+    }
+    shell.publish_full().await;
+    Ok(())
+}
+
+fn apply(document: &mut ConfigDocument, change: &SettingsChange) -> std::result::Result<(), FieldError> {
+    match change {
+        SettingsChange::UpsertIdp { form, previous_name } => {
+            document.upsert_idp(form, previous_name.as_deref())
+        }
+        SettingsChange::UpsertDb { form, previous_name } => {
+            document.upsert_db(form, previous_name.as_deref())
+        }
+        SettingsChange::RemoveIdp { name } => document.remove_idp(name),
+        SettingsChange::RemoveDb { name } => {
+            document.remove_db(name);
+            Ok(())
+        }
+    }
+}
+
+fn settings_view(document: &ConfigDocument) -> SettingsView {
+    SettingsView {
+        config_path: PathBuf::from(document.path()).display().to_string(),
+        idps: document.idps(),
+        databases: document.databases(),
+    }
+}
+
+fn config_error(e: ConfigError) -> CommandError {
+    match e {
+        ConfigError::Rejected { errors, .. } => CommandError::fields(errors),
+        other => CommandError::new(other.to_string()),
+    }
+}

@@ -1,0 +1,49 @@
+//! `tapgate-desktop`: Tapgate in the system tray.
+//!
+//! # Layout
+//! - [`app`]: [`app::run_app`], the Tauri wiring: plugins, the window, the tray, the run loop.
+//! - [`shell`]: [`shell::Shell`], the app's state: which config is active (the user's, the demo,
+//!   none), the engine and its forwarders, last errors; builds the [`Overview`] the UI shows.
+//! - [`active`]: one loaded configuration with its engine and forwarders.
+//! - [`commands`]: the thin `#[tauri::command]`s the UI calls through `ui/src/api`.
+//! - [`prompt`]: the sign-in prompt bridge: the engine's key ceremony ↔ the window's prompt.
+//! - [`pump`]: engine events → UI events, tray updates and notifications; the tray's timer.
+//! - [`tray`]: the tray menu and icon, drawn from `tapgate_desktop_model::tray`.
+//! - [`notify`]: desktop notifications (notify-rust); a missing notification service is fine.
+//! - [`window`]: showing, focusing and hiding the main window.
+//! - [`terminal`]: "Open psql in a terminal".
+//! - [`demo`]: the built-in demo (`tapgate-demo`) started from the window or the tray.
+//!
+//! [`Overview`]: tapgate_desktop_model::Overview
+
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod active;
+mod app;
+mod commands;
+mod demo;
+mod notify;
+mod prompt;
+mod pump;
+mod shell;
+mod terminal;
+mod tray;
+mod window;
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TAPGATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,tapgate=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match app::run_app(tauri::Builder::default()) {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("tapgate-desktop: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

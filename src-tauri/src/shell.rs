@@ -1,0 +1,425 @@
+//! [`Shell`]: the app's state between the UI, the tray and the engine.
+//!
+//! It knows which configuration is active (the user's file, the built-in demo, or none), holds
+//! the [`Active`] engine and forwarders, remembers the last error per database and IdP in words a
+//! person can act on, and turns all of that into the [`Overview`] the window and the tray show.
+//! Every change ends in [`Shell::publish`], which pushes the overview to the window and redraws
+//! the tray: the UI never polls.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tapgate_config::{Config, ConfigError};
+use tapgate_core::dsn::{DsnFormat, connection_string};
+use tapgate_core::{CoreError, SignInPolicy};
+use tapgate_desktop_model::{
+    AppMode, CommandError, ConnectionStrings, DatabaseView, DsnFormatView, IdpView, KeyKindView, Notice,
+    NoticeLevel, Overview, UI_EVENT, UiEvent,
+};
+use tauri::{AppHandle, Emitter};
+use tokio::sync::{Notify, RwLock};
+
+use crate::active::Active;
+use crate::notify::Notifier;
+use crate::prompt::PromptBroker;
+
+/// The app's state; one per process, shared by commands, the tray and the event pump.
+pub struct Shell {
+    pub app: AppHandle,
+    /// The user's config file (`TAPGATE_CONFIG` or the XDG location): what Settings edits.
+    pub config_path: PathBuf,
+    pub prompts: Arc<PromptBroker>,
+    pub notifier: Arc<Notifier>,
+    active: RwLock<Option<Arc<Active>>>,
+    status: Mutex<Status>,
+    /// The built-in demo's servers, while it runs.
+    pub demo: tokio::sync::Mutex<Option<tapgate_demo::DemoEnvironment>>,
+    /// Wakes the tray's redraw loop when the overview changed.
+    pub changed: Notify,
+    /// The overview last published, for the tray loop.
+    published: Mutex<Option<Overview>>,
+}
+
+/// What is not part of the engine: mode, errors, sign-ins under way.
+#[derive(Default)]
+struct Status {
+    mode: Option<AppMode>,
+    config_error: Option<String>,
+    db_errors: HashMap<String, String>,
+    idp_errors: HashMap<String, String>,
+    signing_in: HashSet<String>,
+    /// Signed-in state per IdP as last read from the token cache (read on sign-in events only,
+    /// not on every connection).
+    sessions: HashMap<String, SessionSummary>,
+}
+
+#[derive(Clone)]
+struct SessionSummary {
+    identity: String,
+    groups: Vec<String>,
+    expires_at_ms: i64,
+    can_refresh: bool,
+}
+
+impl Shell {
+    pub fn new(
+        app: AppHandle,
+        config_path: PathBuf,
+        prompts: Arc<PromptBroker>,
+        notifier: Arc<Notifier>,
+    ) -> Shell {
+        Shell {
+            app,
+            config_path,
+            prompts,
+            notifier,
+            active: RwLock::default(),
+            status: Mutex::default(),
+            demo: tokio::sync::Mutex::default(),
+            changed: Notify::new(),
+            published: Mutex::default(),
+        }
+    }
+
+    fn status(&self) -> std::sync::MutexGuard<'_, Status> {
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The engine and forwarders in use; an error a person understands when there are none.
+    pub async fn active(&self) -> Result<Arc<Active>, CommandError> {
+        self.active.read().await.clone().ok_or_else(|| match self.mode() {
+            AppMode::StartingDemo => CommandError::new("The demo is still starting."),
+            AppMode::ConfigError => CommandError::new(format!(
+                "Your config file does not load: {}",
+                self.status().config_error.clone().unwrap_or_default()
+            )),
+            _ => {
+                CommandError::new("Nothing is configured yet: start the demo or add a database in Settings.")
+            }
+        })
+    }
+
+    pub fn mode(&self) -> AppMode {
+        self.status().mode.unwrap_or(AppMode::Unconfigured)
+    }
+
+    pub fn set_mode(&self, mode: AppMode) {
+        self.status().mode = Some(mode);
+    }
+
+    /// Loads the user's config file: configured, unconfigured (no file) or config error.
+    pub async fn load_user_config(self: &Arc<Self>) {
+        match Config::load(&self.config_path) {
+            Ok(config) => {
+                if let Err(e) = self.activate(config, AppMode::Configured).await {
+                    self.config_failed(e.message);
+                }
+            }
+            Err(ConfigError::NotFound { .. }) => {
+                self.deactivate().await;
+                self.set_mode(AppMode::Unconfigured);
+            }
+            Err(e) => {
+                self.deactivate().await;
+                self.config_failed(e.to_string());
+            }
+        }
+        self.publish_full().await;
+    }
+
+    fn config_failed(&self, error: String) {
+        let mut status = self.status();
+        status.mode = Some(AppMode::ConfigError);
+        status.config_error = Some(error);
+    }
+
+    /// Makes `config` the active one: the old forwarders drain, new ones are ready to start.
+    pub async fn activate(self: &Arc<Self>, config: Config, mode: AppMode) -> Result<(), CommandError> {
+        let prompts = self.prompts.clone();
+        let prompt_for: tapgate_core::PromptFor = Arc::new(move |database: &str| {
+            prompts.prompt(Some(format!("A client connected to {database} while you were signed out")))
+        });
+        let active = Arc::new(Active::open(config, prompt_for).await.map_err(core_error)?);
+        let previous = self.active.write().await.replace(active.clone());
+        if let Some(previous) = previous {
+            previous.shut_down().await;
+        }
+        {
+            let mut status = self.status();
+            status.mode = Some(mode);
+            status.config_error = None;
+            status.db_errors.clear();
+            status.idp_errors.clear();
+            status.sessions.clear();
+        }
+        if let Some(warning) = &active.keyring_warning {
+            self.notice(NoticeLevel::Error, warning.clone());
+        }
+        crate::pump::follow_engine(self.clone(), active.engine.clone());
+        Ok(())
+    }
+
+    /// Stops the active forwarders (draining them) and forgets the engine.
+    pub async fn deactivate(&self) {
+        let previous = self.active.write().await.take();
+        if let Some(previous) = previous {
+            previous.shut_down().await;
+        }
+    }
+
+    // --- Actions (commands and tray items call these) -----------------------------------
+
+    /// Signs in if needed, then starts the database's forwarder.
+    pub async fn connect(self: &Arc<Self>, database: &str) -> Result<DatabaseView, CommandError> {
+        let active = self.active().await?;
+        let idp =
+            active.engine.config().db(database).map_err(|e| CommandError::new(e.to_string()))?.idp.clone();
+        self.sign_in_with(&active, &idp, SignInPolicy::Reuse, format!("Connect {database}"))
+            .await
+            .inspect_err(|e| {
+                self.status().db_errors.insert(database.to_string(), e.message.clone());
+            })?;
+        match active.forwarders.start(database).await {
+            Ok(port) => {
+                self.status().db_errors.remove(database);
+                self.notifier.send(format!("{database} ready on 127.0.0.1:{port}"), None);
+            }
+            Err(e) => {
+                let message = e.to_string();
+                self.status().db_errors.insert(database.to_string(), message.clone());
+                self.publish().await;
+                return Err(CommandError::new(message));
+            }
+        }
+        let overview = self.publish().await;
+        overview
+            .database(database)
+            .cloned()
+            .ok_or_else(|| CommandError::new(format!("{database} is no longer configured")))
+    }
+
+    /// Stops the database's forwarder; open connections get the shutdown grace to finish.
+    pub async fn disconnect(&self, database: &str) -> Result<(), CommandError> {
+        let active = self.active().await?;
+        active.forwarders.stop(database).await;
+        self.status().db_errors.remove(database);
+        self.publish().await;
+        Ok(())
+    }
+
+    /// Signs in to `idp` (a tap unless a valid or refreshable token is held).
+    pub async fn sign_in(self: &Arc<Self>, idp: &str, policy: SignInPolicy) -> Result<(), CommandError> {
+        let active = self.active().await?;
+        self.sign_in_with(&active, idp, policy, format!("Sign in to {idp}")).await
+    }
+
+    async fn sign_in_with(
+        self: &Arc<Self>,
+        active: &Active,
+        idp: &str,
+        policy: SignInPolicy,
+        reason: String,
+    ) -> Result<(), CommandError> {
+        self.status().signing_in.insert(idp.to_string());
+        self.publish().await;
+        let result = active.engine.session(Some(idp), self.prompts.prompt(Some(reason)), policy).await;
+        {
+            let mut status = self.status();
+            status.signing_in.remove(idp);
+            match &result {
+                Ok(_) => {
+                    status.idp_errors.remove(idp);
+                }
+                Err(e) => {
+                    status.idp_errors.insert(idp.to_string(), e.to_string());
+                }
+            }
+        }
+        self.publish_full().await;
+        result.map(|_| ()).map_err(core_error)
+    }
+
+    /// Forgets the IdP's tokens.
+    pub async fn sign_out(&self, idp: &str) -> Result<(), CommandError> {
+        let active = self.active().await?;
+        active.engine.sign_out(Some(idp)).await.map_err(core_error)?;
+        self.status().idp_errors.remove(idp);
+        self.publish_full().await;
+        Ok(())
+    }
+
+    /// The connection string of `database` in `format`.
+    pub async fn connection_string(
+        &self,
+        database: &str,
+        format: DsnFormatView,
+    ) -> Result<String, CommandError> {
+        let active = self.active().await?;
+        let db = active.engine.config().db(database).map_err(|e| CommandError::new(e.to_string()))?;
+        let port = match active.forwarders.port(database) {
+            Some(port) => port,
+            None => active.forwarders.stable_port(database).map_err(core_error)?,
+        };
+        Ok(connection_string(dsn_format(format), port, &db.dbname, &db.role))
+    }
+
+    /// Records a failed connection's reason for its card (from the event pump).
+    pub fn connection_failed(&self, database: &str, error: String) {
+        self.status().db_errors.insert(database.to_string(), error);
+    }
+
+    /// Records a sign-in failure reported by the engine (from the event pump).
+    pub fn sign_in_failed(&self, idp: &str, error: String) {
+        self.status().idp_errors.insert(idp.to_string(), error);
+    }
+
+    /// Tells the window something.
+    pub fn notice(&self, level: NoticeLevel, text: String) {
+        self.emit(UiEvent::Notice { notice: Notice { level, text } });
+    }
+
+    pub fn emit(&self, event: UiEvent) {
+        if let Err(e) = self.app.emit(UI_EVENT, &event) {
+            tracing::debug!("cannot reach the window: {e}");
+        }
+    }
+
+    // --- The overview -------------------------------------------------------------------
+
+    /// Re-reads the signed-in state of every IdP from the token cache, then publishes.
+    pub async fn publish_full(&self) -> Overview {
+        if let Some(active) = self.active.read().await.clone() {
+            let mut sessions = HashMap::new();
+            for name in active.engine.config().idps.keys() {
+                if let Ok(Some(session)) = active.engine.cached_session(Some(name)).await {
+                    sessions.insert(
+                        name.clone(),
+                        SessionSummary {
+                            identity: session.identity().to_string(),
+                            groups: session.claims.groups.clone(),
+                            // Local clock: the IdP's expiry minus the IdP's lead over us.
+                            expires_at_ms: (session.expires_at - session.skew.seconds) * 1000,
+                            can_refresh: session.can_refresh,
+                        },
+                    );
+                }
+            }
+            self.status().sessions = sessions;
+        }
+        self.publish().await
+    }
+
+    /// Builds the overview from what is known, sends it to the window and wakes the tray.
+    pub async fn publish(&self) -> Overview {
+        let overview = self.overview().await;
+        self.emit(UiEvent::Overview { overview: overview.clone() });
+        *self.published.lock().unwrap_or_else(|p| p.into_inner()) = Some(overview.clone());
+        self.changed.notify_one();
+        overview
+    }
+
+    /// The overview last published.
+    pub fn last_overview(&self) -> Option<Overview> {
+        self.published.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The overview as of now.
+    pub async fn overview(&self) -> Overview {
+        let active = self.active.read().await.clone();
+        let autostart = crate::app::autostart_enabled(&self.app);
+        let status = self.status();
+        let now_ms = now_ms();
+        let mut overview = Overview {
+            mode: status.mode.unwrap_or(AppMode::Unconfigured),
+            config_path: active
+                .as_ref()
+                .map(|a| a.config_path())
+                .unwrap_or_else(|| self.config_path.clone())
+                .display()
+                .to_string(),
+            config_error: status.config_error.clone(),
+            idps: Vec::new(),
+            databases: Vec::new(),
+            autostart,
+        };
+        let Some(active) = active else { return overview };
+        let config = active.engine.config();
+        for idp in config.idps.values() {
+            let session = status.sessions.get(&idp.name).filter(|s| s.expires_at_ms > now_ms);
+            overview.idps.push(IdpView {
+                name: idp.name.clone(),
+                issuer: idp.issuer.clone(),
+                username: idp.username.clone(),
+                key_kind: match idp.authenticator {
+                    tapgate_config::AuthenticatorChoice::Usb => KeyKindView::Usb,
+                    tapgate_config::AuthenticatorChoice::Soft(_) => KeyKindView::Soft,
+                },
+                signed_in: session.is_some(),
+                identity: session.map(|s| s.identity.clone()),
+                groups: session.map(|s| s.groups.clone()).unwrap_or_default(),
+                expires_at_ms: session.map(|s| s.expires_at_ms),
+                can_refresh: status.sessions.get(&idp.name).is_some_and(|s| s.can_refresh),
+                signing_in: status.signing_in.contains(&idp.name),
+                last_error: status.idp_errors.get(&idp.name).cloned(),
+            });
+        }
+        for db in config.dbs.values() {
+            let listening = active.forwarders.port(&db.name);
+            let port = listening.or_else(|| active.forwarders.stable_port(&db.name).ok());
+            overview.databases.push(DatabaseView {
+                name: db.name.clone(),
+                idp: db.idp.clone(),
+                upstream: format!("{}:{}", db.host, db.port),
+                dbname: db.dbname.clone(),
+                role: db.role.clone(),
+                roles: db.allowed_roles(),
+                auth: match db.auth {
+                    tapgate_config::DbAuth::Password => "password".into(),
+                    tapgate_config::DbAuth::OAuthBearer => "oauthbearer".into(),
+                },
+                local_port: port,
+                listening: listening.is_some(),
+                open_connections: active.forwarders.open_connections(&db.name) as u32,
+                last_error: status.db_errors.get(&db.name).cloned(),
+                connection_strings: port.map(|port| ConnectionStrings {
+                    uri: connection_string(DsnFormat::Uri, port, &db.dbname, &db.role),
+                    keyword: connection_string(DsnFormat::Keyword, port, &db.dbname, &db.role),
+                    jdbc: connection_string(DsnFormat::Jdbc, port, &db.dbname, &db.role),
+                    psql: connection_string(DsnFormat::Psql, port, &db.dbname, &db.role),
+                }),
+            });
+        }
+        overview
+    }
+
+    /// Drains every forwarder and stops the demo's servers: Quit.
+    pub async fn shut_down(&self) {
+        self.deactivate().await;
+        if let Some(demo) = self.demo.lock().await.take() {
+            demo.stop(&tapgate_demo::progress::Silent).await;
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch on this machine's clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub fn dsn_format(format: DsnFormatView) -> DsnFormat {
+    match format {
+        DsnFormatView::Uri => DsnFormat::Uri,
+        DsnFormatView::Keyword => DsnFormat::Keyword,
+        DsnFormatView::Jdbc => DsnFormat::Jdbc,
+        DsnFormatView::Psql => DsnFormat::Psql,
+    }
+}
+
+/// An engine error as the one sentence a person sees.
+pub fn core_error(e: CoreError) -> CommandError {
+    CommandError::new(e.to_string())
+}
