@@ -6,6 +6,7 @@
 //! - [`DevIdp`]: a `tapgate-devidp serve` process on a free loopback port with its own data dir.
 //! - [`Person`]: a user's home, config file and the `tapgate` commands they run, with every
 //!   transcript kept so tests can assert no token ever leaked into output.
+//! - [`desktop`]: the desktop app under Xvfb, driven through WebDriver, its tray read over D-Bus.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
+pub mod desktop;
 pub mod pg;
 pub mod pg18;
 

@@ -6,6 +6,7 @@
 
 mod config_errors;
 mod demo;
+mod desktop;
 mod expiry;
 mod failures;
 mod forwarder;

@@ -1,0 +1,301 @@
+//! The desktop app end to end, as a person sees it: the real `tapgate-desktop` under Xvfb,
+//! driven through tauri-driver, against PostgreSQL 18 with native OAuth, the dev IdP and a
+//! software key; notifications captured on the session bus and the tray menu read over D-Bus.
+//! Screenshots land in `target/e2e/`.
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use tapgate_e2e::desktop::{
+    DesktopOptions, DesktopSession, Display, MenuEntry, Notifications, artifacts_dir, exclusive,
+    process_alive,
+};
+use tapgate_e2e::pg::{psql_client, psql_via_forwarder as psql};
+use tapgate_e2e::pg18::{Pg18Options, Pg18Server};
+use tapgate_e2e::{DevIdp, DevIdpOptions, Person};
+
+/// Waits for things a person would wait for (a window, a sign-in, a redraw).
+const LONG: Duration = Duration::from_secs(60);
+/// Waits for things that follow a click at once.
+const SHORT: Duration = Duration::from_secs(30);
+
+/// PostgreSQL 18 with the validator, the dev IdP, and alice enrolled with a software key and a
+/// `[db.prod]` table (OAUTHBEARER, role app_rw).
+struct Site {
+    pg: Pg18Server,
+    person: Person,
+    _idp: DevIdp,
+}
+
+impl Site {
+    fn new() -> Site {
+        let idp = DevIdp::start(DevIdpOptions::default());
+        let pg = Pg18Server::start(Pg18Options {
+            issuer: idp.issuer.clone(),
+            verify_toml: format!(
+                "issuer = \"{}\"\naudience = \"postgres\"\nca_file = \"{{dir}}/idp-ca.pem\"\n\
+                 leeway_seconds = 30\n[roles]\napp_rw = [\"dba\"]\napp_ro = [\"dba\", \"analysts\"]\n",
+                idp.issuer
+            ),
+            roles: vec!["app_rw".into(), "app_ro".into()],
+            settings: Vec::new(),
+        });
+        pg.add_file("idp-ca.pem", &idp.ca());
+
+        let person = Person::new();
+        idp.enroll("alice@example.com", "dba,dev", &person.key);
+        person.configure(&idp, "alice@example.com", "");
+        person.append_config(&format!(
+            "[db.prod]\nidp = \"{}\"\nhost = \"127.0.0.1\"\nport = {}\ndbname = \"postgres\"\nrole = \"app_rw\"\n\
+             roles = [\"app_ro\", \"app_rw\"]\nauth = \"oauthbearer\"\nca_file = \"{}\"\n",
+            person.idp_name,
+            pg.port(),
+            pg.ca().display()
+        ));
+        Site { pg, person, _idp: idp }
+    }
+}
+
+/// `"14:59 left"` (or `"1:02:03 left"`): what a running countdown shows.
+fn is_countdown(text: &str) -> bool {
+    let Some(clock) = text.strip_suffix(" left") else { return false };
+    let parts: Vec<&str> = clock.split(':').collect();
+    (2..=3).contains(&parts.len())
+        && !parts[0].is_empty()
+        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && parts[1..].iter().all(|p| p.len() == 2)
+}
+
+fn labels(menu: &[MenuEntry]) -> Vec<String> {
+    menu.iter().filter(|e| !e.separator).map(|e| e.label.clone()).collect()
+}
+
+#[test]
+fn a_person_connects_through_the_desktop_app_and_sees_it_in_the_window_tray_and_notifications() {
+    let site = Site::new();
+    let idp = site.person.idp_name.clone();
+    let mut app = DesktopSession::start(DesktopOptions::for_person(&site.person));
+    let diag = |app: &DesktopSession| format!("{}\nserver log:\n{}", app.diagnostics(), site.pg.log());
+
+    // 1. The window opens on the databases, prod among them, not connected.
+    app.wait_for("db-card-prod", LONG);
+    app.wait_text("db-status-prod", SHORT, |t| t == "stopped");
+    app.screenshot("databases.png");
+
+    // 2. Connect: the software key's sign-in prompt, then the forwarder listens.
+    app.click("connect-prod", SHORT);
+    app.wait_for("prompt", SHORT);
+    let message = app.wait_text("prompt-message", SHORT, |t| !t.is_empty());
+    let prompt_message = format!("Approve the sign-in to {idp} with the software key");
+    assert_eq!(message, prompt_message, "{}", diag(&app));
+    app.screenshot("prompt.png");
+    app.click("prompt-approve", SHORT);
+    app.wait_text("db-status-prod", LONG, |t| t == "listening");
+    let address = app.wait_text("local-address-prod", SHORT, |t| t.starts_with("127.0.0.1:"));
+    let port: u16 = address
+        .strip_prefix("127.0.0.1:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("local address {address:?} has no port"));
+    assert!(!app.exists("prompt"), "the prompt stayed open after approving\n{}", diag(&app));
+
+    let run = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
+    assert!(run.ok(), "psql through {address} failed: {run:?}\n{}", diag(&app));
+    assert_eq!(run.stdout.trim(), "app_rw");
+
+    // 3. The IdP's countdown runs.
+    let countdown = format!("countdown-{idp}");
+    let first = app.wait_text(&countdown, SHORT, is_countdown);
+    let first_read = Instant::now();
+    let second = app.wait_text(&countdown, SHORT, |t| {
+        first_read.elapsed() >= Duration::from_millis(1500) && !t.is_empty()
+    });
+    assert!(is_countdown(&second), "countdown shows {second:?}");
+    assert_ne!(first, second, "the countdown did not move in {:?}", first_read.elapsed());
+
+    // 4. History: the psql session, and the chart.
+    app.click("nav-history", SHORT);
+    app.wait_for("history-table", SHORT);
+    let rows = {
+        let app = &app;
+        tapgate_e2e::desktop::wait_until(
+            "a history row for prod by psql",
+            SHORT,
+            || {
+                let rows = app.texts("history-row");
+                rows.iter().any(|r| r.contains("prod") && r.contains("psql")).then_some(rows)
+            },
+            || format!("rows: {:?}\n{}", app.texts("history-row"), app.diagnostics()),
+        )
+    };
+    assert!(!rows.is_empty());
+    assert!(app.exists("history-chart"), "no history chart\n{}", diag(&app));
+    app.screenshot("history.png");
+
+    // 5. Copy the connection string; it is on the X clipboard.
+    app.click("nav-databases", SHORT);
+    app.click("copy-uri-prod", SHORT);
+    let uri = format!("postgresql://app_rw@127.0.0.1:{port}/postgres?sslmode=disable");
+    tapgate_e2e::desktop::wait_until(
+        "the connection string on the clipboard",
+        SHORT,
+        || (app.display().clipboard().as_deref() == Some(uri.as_str())).then_some(()),
+        || format!("clipboard: {:?}\n{}", app.display().clipboard(), app.diagnostics()),
+    );
+
+    // 6. The tray menu, read over D-Bus as a tray host would. Its verdict is asserted at the
+    //    end, so one run also reports on everything after it.
+    let tray = app.tray();
+    let tray_connected = tray.poll(SHORT, |menu| tray_shows_connected(menu, &idp)).err();
+
+    // 6b. `tapgate status` in a terminal sees the app's forwarder.
+    let status = site.person.tapgate(&["status", "--json"]);
+    status.expect_ok();
+    let processes = status.json()["processes"].as_array().cloned().unwrap_or_default();
+    let seen = processes.iter().any(|p| {
+        p["program"] == "tapgate-desktop"
+            && p["forwarders"].as_array().is_some_and(|f| {
+                f.iter().any(|f| f["database"] == "prod" && f["local_port"] == u64::from(port))
+            })
+    });
+    assert!(seen, "tapgate status does not list the app's forwarder on {port}: {}", status.stdout);
+
+    // 7. Signed out, the forwarder still listens; a client's connection brings the prompt back.
+    app.click(&format!("sign-out-{idp}"), SHORT);
+    app.wait_text(&countdown, SHORT, |t| t == "signed out");
+    assert_eq!(app.text("db-status-prod").as_deref(), Some("listening"), "{}", diag(&app));
+    // psql waits in the background (killed after a minute); connect_timeout is generous, as
+    // the person takes a moment to approve.
+    let client = std::thread::spawn(move || {
+        let conninfo = format!(
+            "host=127.0.0.1 port={port} dbname=postgres user=app_rw sslmode=disable connect_timeout=60"
+        );
+        psql_client(&conninfo, None, &["-tA", "-c", "select current_user"])
+    });
+    app.wait_for("prompt", LONG);
+    assert_eq!(app.wait_text("prompt-message", SHORT, |t| !t.is_empty()), prompt_message);
+    app.click("prompt-approve", SHORT);
+    let run = client.join().unwrap();
+    assert!(run.ok(), "psql after the prompt failed: {run:?}\n{}", diag(&app));
+    assert_eq!(run.stdout.trim(), "app_rw");
+    app.wait_text(&countdown, SHORT, is_countdown);
+
+    // 8. The notifications the person got.
+    let ready = format!("prod ready on 127.0.0.1:{port}");
+    app.notifications().wait_for(&format!("{ready:?}"), SHORT, |n| n.summary == ready);
+    let prompts = app.notifications().all().into_iter().filter(|n| n.summary == prompt_message).count();
+    assert!(prompts >= 2, "expected the prompt as a notification twice:\n{:#?}", app.notifications().all());
+
+    // 9. Settings, and the whole screen.
+    app.click("nav-settings", SHORT);
+    app.wait_for("settings-view", SHORT);
+    app.screenshot("settings.png");
+    app.display().screenshot(&artifacts_dir().join("screen.png"));
+
+    // 10. Disconnect: the port closes.
+    app.click("nav-databases", SHORT);
+    app.click("disconnect-prod", SHORT);
+    app.wait_text("db-status-prod", SHORT, |t| t == "stopped");
+    tapgate_e2e::desktop::wait_until(
+        &format!("127.0.0.1:{port} to refuse connections"),
+        SHORT,
+        || TcpStream::connect(("127.0.0.1", port)).is_err().then_some(()),
+        || app.diagnostics(),
+    );
+
+    // 11. Ending the session closes the app; nothing of this test keeps running.
+    let tray_disconnected = tray.poll(SHORT, |menu| tray_shows_stopped(menu, &idp)).err();
+    let started = app.processes();
+    assert!(
+        started.iter().any(|(_, name)| name == "tapgate-desktop"),
+        "the app is not among the session's processes: {started:?}"
+    );
+    if let Err(e) = app.end_session(SHORT) {
+        panic!("{e}\n{}", app.diagnostics());
+    }
+    drop(app);
+    let deadline = Instant::now() + SHORT;
+    loop {
+        let left: Vec<&(u32, String)> = started.iter().filter(|(pid, _)| process_alive(*pid)).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still running after the test: {left:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let tray_problems: Vec<String> =
+        [("while prod was connected", tray_connected), ("after Disconnect", tray_disconnected)]
+            .into_iter()
+            .filter_map(|(when, problem)| problem.map(|p| format!("{when}, the tray menu was wrong: {p}")))
+            .collect();
+    assert!(tray_problems.is_empty(), "{}", tray_problems.join("\n\n"));
+}
+
+/// The tray while prod listens and alice is signed in: `● prod — 14:32 left` (or its
+/// connections) with Disconnect and the copy entries under it, Sign out, Open, Start at login, Quit.
+fn tray_shows_connected(menu: &[MenuEntry], idp: &str) -> Result<(), String> {
+    let prod = menu.iter().find(|e| e.label.contains("prod — ")).ok_or("no entry for prod")?;
+    let status =
+        prod.label.strip_prefix("● prod — ").ok_or(format!("prod's entry reads {:?}", prod.label))?;
+    if !(is_countdown(status) || status.ends_with(" connection") || status.ends_with(" connections")) {
+        return Err(format!("prod's entry reads {:?}: neither a countdown nor connections", prod.label));
+    }
+    let submenu = labels(&prod.children);
+    let wanted = ["Disconnect", "Copy connection string", "Copy as", "Open psql in a terminal"];
+    if submenu != wanted {
+        return Err(format!("under prod: {submenu:?}, wanted {wanted:?}"));
+    }
+    let copy_as = prod.children.iter().find(|c| c.label == "Copy as").map(|c| labels(&c.children));
+    if copy_as.as_deref() != Some(&["Keyword/value", "JDBC URL", "psql command"].map(String::from)[..]) {
+        return Err(format!("Copy as: {copy_as:?}"));
+    }
+    common_entries(menu, &format!("Sign out of {idp} (alice@example.com)"))
+}
+
+/// The tray after Disconnect (still signed in): `○ prod — <countdown>` with Connect.
+fn tray_shows_stopped(menu: &[MenuEntry], idp: &str) -> Result<(), String> {
+    let prod = menu.iter().find(|e| e.label.contains("prod — ")).ok_or("no entry for prod")?;
+    let status =
+        prod.label.strip_prefix("○ prod — ").ok_or(format!("prod's entry reads {:?}", prod.label))?;
+    if !is_countdown(status) {
+        return Err(format!("prod's entry reads {:?}, wanted the countdown", prod.label));
+    }
+    if prod.children.first().map(|c| c.label.as_str()) != Some("Connect") {
+        return Err(format!("under prod: {:?}, wanted Connect first", labels(&prod.children)));
+    }
+    common_entries(menu, &format!("Sign out of {idp} (alice@example.com)"))
+}
+
+fn common_entries(menu: &[MenuEntry], sign_in_entry: &str) -> Result<(), String> {
+    let top = labels(menu);
+    for wanted in [sign_in_entry, "Open Tapgate", "Start at login", "Quit"] {
+        if !top.iter().any(|t| t == wanted) {
+            return Err(format!("no {wanted:?} in {top:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// The harness itself, without the app: an X server, the notification daemon and the capture.
+#[test]
+fn desktop_harness_captures_notifications_on_a_private_display() {
+    let _one_at_a_time = exclusive();
+    let logs = tempfile::tempdir().unwrap();
+    let display = Display::start(&logs.path().join("xvfb.log"));
+    let notifications = Notifications::start(&display, logs.path());
+
+    let summary = format!("harness check {}", std::process::id());
+    let sent = std::process::Command::new("notify-send")
+        .args(["-a", "tapgate-e2e", &summary, "the body"])
+        .env("DISPLAY", display.name())
+        .status()
+        .unwrap();
+    assert!(sent.success(), "notify-send failed");
+    let seen = notifications.wait_for(&format!("{summary:?}"), SHORT, |n| n.summary == summary);
+    assert_eq!(seen.app_name, "tapgate-e2e");
+    assert_eq!(seen.body, "the body");
+
+    let shot = logs.path().join("screen.png");
+    display.screenshot(&shot);
+    assert!(std::fs::read(&shot).unwrap().starts_with(b"\x89PNG"));
+}
