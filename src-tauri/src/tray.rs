@@ -3,6 +3,10 @@
 //! The menu is built once per shape (the set of item ids); later draws only change labels,
 //! enabled states and check marks in place. On Linux (libayatana) replacing a menu that is
 //! already exported is unreliable, and in-place updates keep D-Bus traffic small.
+//!
+//! A submenu's own label cannot be changed in place on GTK (muda 0.20 wraps it in a box that
+//! `set_text` does not reach), so a database entry whose label changed ("prod — 12:41 left") is
+//! swapped for a freshly built submenu at the same position.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,6 +28,7 @@ pub struct Tray {
 
 #[derive(Default)]
 struct Drawn {
+    menu: Option<Menu<Wry>>,
     shape: Vec<String>,
     items: HashMap<String, MenuItemKind<Wry>>,
     labels: HashMap<String, (String, bool, Option<bool>)>,
@@ -64,11 +69,13 @@ impl Tray {
         if drawn.shape != new_shape {
             match build_menu(app, items) {
                 Ok((menu, by_id)) => {
+                    let menu_handle = menu.clone();
                     if let Err(e) = self.icon.set_menu(Some(menu)) {
                         tracing::warn!("cannot set the tray menu: {e}");
                         return;
                     }
                     drawn.items = by_id;
+                    drawn.menu = Some(menu_handle);
                     drawn.shape = new_shape;
                     drawn.labels.clear();
                     remember(items, &mut drawn.labels);
@@ -76,6 +83,7 @@ impl Tray {
                 Err(e) => tracing::warn!("cannot build the tray menu: {e}"),
             }
         } else {
+            replace_relabelled_submenus(app, items, &mut drawn);
             update_in_place(items, &mut drawn);
         }
         if drawn.icon != Some(state) {
@@ -98,6 +106,33 @@ fn remember(items: &[TrayItem], labels: &mut HashMap<String, (String, bool, Opti
                 remember(items, labels);
             }
             TrayItem::Separator => {}
+        }
+    }
+}
+
+/// Swaps each top-level submenu whose label changed for a new one at the same position.
+fn replace_relabelled_submenus(app: &AppHandle, items: &[TrayItem], drawn: &mut Drawn) {
+    let Some(menu) = drawn.menu.clone() else { return };
+    for (position, item) in items.iter().enumerate() {
+        let TrayItem::Submenu { id, label, .. } = item else { continue };
+        if drawn.labels.get(id).map(|(old, _, _)| old) == Some(label) {
+            continue;
+        }
+        let mut by_id = HashMap::new();
+        let swapped = build_items(app, std::slice::from_ref(item), &mut by_id).and_then(|built| {
+            // Exactly one entry was built, for `item`.
+            for new in &built {
+                menu.remove_at(position)?;
+                menu.insert(new, position)?;
+            }
+            Ok(())
+        });
+        match swapped {
+            Ok(()) => {
+                drawn.items.extend(by_id);
+                remember(std::slice::from_ref(item), &mut drawn.labels);
+            }
+            Err(e) => tracing::warn!("cannot update tray entry {id}: {e}"),
         }
     }
 }

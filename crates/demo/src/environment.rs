@@ -11,6 +11,7 @@ use crate::dir::DemoDir;
 use crate::error::{DemoError, IoContext as _};
 use crate::idp::{self, DevIdp};
 use crate::postgres::{self, Cluster};
+use crate::processes;
 use crate::progress::Progress;
 use crate::{DEMO_GROUP, DEMO_USER};
 
@@ -56,6 +57,7 @@ impl DemoEnvironment {
     ) -> Result<(), DemoError> {
         let go_on = || if stop.is_cancelled() { Err(DemoError::Interrupted) } else { Ok(()) };
         let dir = self.dir.clone();
+        stop_leftovers(&dir, progress).await;
 
         let step = "Starting the dev IdP";
         progress.started(step);
@@ -215,5 +217,29 @@ mod tests {
         fn send<T: Send>(_: T) {}
         send(DemoEnvironment::start(dir, binaries, progress, stop));
         send(env.stop(progress));
+    }
+}
+
+/// Stops the dev IdP and forwarder of an earlier demo that was killed before it could stop them
+/// (PostgreSQL is handled by the cluster itself). Only processes still running with this demo
+/// folder on their command line are touched, so a PID reused by something else is left alone.
+async fn stop_leftovers(dir: &DemoDir, progress: &dyn Progress) {
+    let Ok(text) = std::fs::read_to_string(dir.pids()) else { return };
+    let root = dir.root().display().to_string();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((name, pid)) = line.split_once(' ') else { continue };
+        let Ok(pid) = pid.trim().parse::<u32>() else { continue };
+        if name == "postgres" || !processes::alive(pid) {
+            continue;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if !String::from_utf8_lossy(&cmdline).contains(&root) {
+            continue;
+        }
+        progress.note(&format!("stopping {name} left running by an earlier demo, pid {pid}"));
+        processes::send_signal(pid, "TERM").await;
+        if !processes::gone_within(pid, std::time::Duration::from_secs(3)).await {
+            processes::send_signal(pid, "KILL").await;
+        }
     }
 }
