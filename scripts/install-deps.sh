@@ -14,8 +14,8 @@ packages=(
   # The desktop app (Tauri 2 on WebKitGTK, tray via libayatana, notifications over D-Bus).
   libssl-dev libdbus-1-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   # Its end-to-end test: a virtual X display, WebKitWebDriver, a notification daemon to capture,
-  # screenshots, and clipboard reads.
-  xvfb xauth webkit2gtk-driver at-spi2-core dunst libnotify-bin imagemagick xclip
+  # screenshots, clipboard reads, and a tray host to click (trayer, xdotool).
+  xvfb xauth webkit2gtk-driver at-spi2-core dunst libnotify-bin imagemagick xclip trayer xdotool
 )
 
 missing=()

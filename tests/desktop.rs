@@ -747,6 +747,59 @@ pub fn format_menu(menu: &[MenuEntry]) -> String {
     out
 }
 
+/// Where the tray host puts the app's icon: `trayer` docked top right, 120 x 32 px, one icon at
+/// its right end.
+const TRAY_ICON_AT: (u32, u32) = (1262, 16);
+/// The first entry of the tray menu once it is open (the first database).
+const TRAY_FIRST_ENTRY_AT: (u32, u32) = (1180, 48);
+
+/// A tray host on the display (`trayer`, an XEmbed system tray), so the tray icon is drawn and
+/// its menu opens on a click as on a desktop. Without an SNI watcher libayatana shows the icon
+/// through XEmbed; the dbusmenu export that [`TrayReader`] reads is there either way.
+fn start_tray_host(display: &Display, logs: &Path) -> Helper {
+    let mut cmd = Command::new("trayer");
+    cmd.args(["--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "120"])
+        .args(["--height", "32", "--tint", "0x2b2f36", "--transparent", "true", "--alpha", "0"])
+        .env("DISPLAY", display.name());
+    Helper::spawn_logged("trayer", &mut cmd, logs.join("trayer.log"))
+}
+
+impl Display {
+    /// `xdotool ARGS` on this display.
+    #[track_caller]
+    pub fn xdotool(&self, args: &[&str]) {
+        let run = run_with_timeout(
+            Command::new("xdotool").args(args).env("DISPLAY", self.name()),
+            Duration::from_secs(10),
+        );
+        assert!(run.ok(), "xdotool {args:?} failed: {run:?}");
+    }
+
+    /// Clicks the tray icon, opens the first entry's submenu, and saves the screen to `path`
+    /// with the menu open; closes the menu again. Returns how many pixels the open menu changed
+    /// on screen (zero means no menu appeared).
+    #[track_caller]
+    pub fn screenshot_tray_menu(&self, path: &Path) -> u64 {
+        let before = path.with_extension("before.png");
+        self.screenshot(&before);
+        let (x, y) = TRAY_ICON_AT;
+        self.xdotool(&["mousemove", &x.to_string(), &y.to_string(), "click", "1"]);
+        let (x, y) = TRAY_FIRST_ENTRY_AT;
+        self.xdotool(&["mousemove", &x.to_string(), &y.to_string()]);
+        // GTK opens a submenu after a short hover delay; give it time to draw.
+        std::thread::sleep(Duration::from_millis(800));
+        self.screenshot(path);
+        self.xdotool(&["key", "Escape", "key", "Escape"]);
+        let compare = run_with_timeout(
+            Command::new("compare").args(["-metric", "AE"]).arg(&before).arg(path).arg("null:"),
+            Duration::from_secs(30),
+        );
+        let _ = std::fs::remove_file(&before);
+        // `compare` prints the count of differing pixels on stderr (exit 1 when they differ).
+        compare.stderr.split_whitespace().next().and_then(|n| n.parse::<f64>().ok()).unwrap_or(0.0) as u64
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The app through WebDriver.
 
@@ -820,6 +873,7 @@ pub struct DesktopSession {
     // Fields drop in this order after `Drop::drop`: the driver (and the app under it), the
     // notification daemon and capture, the X server, the runtime, the lock, the logs.
     driver: Helper,
+    tray_host: Helper,
     notifications: Notifications,
     display: Display,
     runtime: tokio::runtime::Runtime,
@@ -836,6 +890,7 @@ impl DesktopSession {
         let logs = tempfile::Builder::new().prefix("tapgate-desktop-e2e").tempdir().unwrap();
         let display = Display::start(&logs.path().join("xvfb.log"));
         let notifications = Notifications::start(&display, logs.path());
+        let tray_host = start_tray_host(&display, logs.path());
 
         let (port, native_port) = (free_port(), free_port());
         let home = &options.home;
@@ -893,6 +948,7 @@ impl DesktopSession {
         DesktopSession {
             client: Some(client),
             driver,
+            tray_host,
             notifications,
             display,
             runtime,

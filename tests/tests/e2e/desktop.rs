@@ -101,6 +101,7 @@ fn a_person_connects_through_the_desktop_app_and_sees_it_in_the_window_tray_and_
     let run = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
     assert!(run.ok(), "psql through {address} failed: {run:?}\n{}", diag(&app));
     assert_eq!(run.stdout.trim(), "app_rw");
+    app.screenshot("databases-connected.png");
 
     // 3. The IdP's countdown runs.
     let countdown = format!("countdown-{idp}");
@@ -146,6 +147,14 @@ fn a_person_connects_through_the_desktop_app_and_sees_it_in_the_window_tray_and_
     //    end, so one run also reports on everything after it.
     let tray = app.tray();
     let tray_connected = tray.poll(SHORT, |menu| tray_shows_connected(menu, &idp)).err();
+
+    // 6a. The same menu as a tray host draws it: a click on the icon opens it.
+    let changed = app.display().screenshot_tray_menu(&artifacts_dir().join("tray-menu.png"));
+    assert!(
+        changed > 2_000,
+        "clicking the tray icon showed no menu ({changed} pixels changed)\n{}",
+        diag(&app)
+    );
 
     // 6b. `tapgate status` in a terminal sees the app's forwarder.
     let status = site.person.tapgate(&["status", "--json"]);
