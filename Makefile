@@ -18,11 +18,14 @@ test: deps pg18 ui tauri-driver
 	$(CARGO) build --workspace --bins --lib --all-features
 	scripts/with-keyring.sh $(CARGO) test --workspace --all-features --no-fail-fast
 
-## bench: pgbench through the forwarder vs direct TLS vs socat (release build); table + target/bench/forwarder.json.
+## bench: pgbench through the forwarder vs direct TLS vs socat, then the desktop app's launch-to-tray
+## time and idle CPU/memory (release builds); tables + target/bench/{forwarder,desktop}.json.
 bench: deps pg18 ui
 	$(CARGO) build --release --workspace --bins --lib
 	$(CARGO) build -p tapgate-e2e --bin tapgate-bench
 	TAPGATE_BIN_DIR=$(CURDIR)/target/release scripts/with-keyring.sh target/debug/tapgate-bench
+	$(CARGO) build -p tapgate-e2e --bin tapgate-desktop-bench
+	TAPGATE_BIN_DIR=$(CURDIR)/target/release scripts/with-keyring.sh target/debug/tapgate-desktop-bench
 
 ## build: every binary (debug), the desktop app included.
 build: ui

@@ -501,6 +501,10 @@ fn busctl(cmd: &mut Command) -> Result<serde_json::Value, String> {
     if !run.ok() {
         return Err(format!("busctl failed: {}", run.stderr.trim()));
     }
+    if run.stdout.trim().is_empty() {
+        // A method without a return value (dbusmenu's Event): nothing to parse.
+        return Ok(serde_json::Value::Null);
+    }
     let reply: serde_json::Value = serde_json::from_str(run.stdout.trim())
         .map_err(|e| format!("busctl printed no JSON ({e}): {}", run.stdout))?;
     Ok(reply["data"].clone())
@@ -512,6 +516,8 @@ fn busctl(cmd: &mut Command) -> Result<serde_json::Value, String> {
 /// One dbusmenu item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MenuEntry {
+    /// The dbusmenu item id (for `Event` calls).
+    pub id: i32,
     /// The label as a tray host shows it: `__` is `_`, other underscores (mnemonics) are hidden.
     pub label: String,
     /// The label as exported.
@@ -637,6 +643,19 @@ impl TrayReader {
         Ok(parse_layout(root)?.children)
     }
 
+    /// Clicks the item `id` as a tray host does (`com.canonical.dbusmenu.Event` "clicked").
+    pub fn click(&self, id: i32) -> Result<(), String> {
+        let location = self.locate()?;
+        bus_call(
+            &location.bus_name,
+            &location.menu_path,
+            "com.canonical.dbusmenu",
+            "Event",
+            &["isvu", &id.to_string(), "clicked", "i", "0", "0"],
+        )
+        .map(|_| ())
+    }
+
     /// Reads the menu until `check` accepts it (`Ok`) or `timeout` passes; the `Err` then says
     /// what `check` last objected to and shows the last menu read.
     pub fn poll(
@@ -696,6 +715,11 @@ pub fn parse_layout(node: &serde_json::Value) -> Result<MenuEntry, String> {
         children.push(parse_layout(&child["data"])?);
     }
     Ok(MenuEntry {
+        id: parts
+            .first()
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|i| i32::try_from(i).ok())
+            .unwrap_or(0),
         label: shown_label(&raw_label),
         raw_label,
         separator: prop("type").and_then(|v| v.as_str()) == Some("separator"),
@@ -873,7 +897,7 @@ pub struct DesktopSession {
     // Fields drop in this order after `Drop::drop`: the driver (and the app under it), the
     // notification daemon and capture, the X server, the runtime, the lock, the logs.
     driver: Helper,
-    tray_host: Helper,
+    _tray_host: Helper,
     notifications: Notifications,
     display: Display,
     runtime: tokio::runtime::Runtime,
@@ -948,7 +972,7 @@ impl DesktopSession {
         DesktopSession {
             client: Some(client),
             driver,
-            tray_host,
+            _tray_host: tray_host,
             notifications,
             display,
             runtime,
