@@ -198,28 +198,6 @@ impl DemoEnvironment {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use tokio_util::sync::CancellationToken;
-
-    use super::DemoEnvironment;
-    use crate::{DemoBinaries, DemoDir, Progress};
-
-    /// Compiles only if starting and stopping can run on a spawned task (the desktop app does).
-    #[allow(dead_code)]
-    fn start_and_stop_are_send(
-        dir: &DemoDir,
-        binaries: &DemoBinaries,
-        progress: &dyn Progress,
-        stop: &CancellationToken,
-        env: DemoEnvironment,
-    ) {
-        fn send<T: Send>(_: T) {}
-        send(DemoEnvironment::start(dir, binaries, progress, stop));
-        send(env.stop(progress));
-    }
-}
-
 /// Stops the dev IdP and forwarder of an earlier demo that was killed before it could stop them
 /// (PostgreSQL is handled by the cluster itself). Only processes still running with this demo
 /// folder on their command line are touched, so a PID reused by something else is left alone.
@@ -241,5 +219,27 @@ async fn stop_leftovers(dir: &DemoDir, progress: &dyn Progress) {
         if !processes::gone_within(pid, std::time::Duration::from_secs(3)).await {
             processes::send_signal(pid, "KILL").await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_util::sync::CancellationToken;
+
+    use super::DemoEnvironment;
+    use crate::{DemoBinaries, DemoDir, Progress};
+
+    /// Compiles only if starting and stopping can run on a spawned task (the desktop app does).
+    #[allow(dead_code)]
+    fn start_and_stop_are_send(
+        dir: &DemoDir,
+        binaries: &DemoBinaries,
+        progress: &dyn Progress,
+        stop: &CancellationToken,
+        env: DemoEnvironment,
+    ) {
+        fn send<T: Send>(_: T) {}
+        send(DemoEnvironment::start(dir, binaries, progress, stop));
+        send(env.stop(progress));
     }
 }
