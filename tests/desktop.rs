@@ -310,6 +310,8 @@ pub struct Notification {
     pub app_name: String,
     pub summary: String,
     pub body: String,
+    /// Action ids and labels as sent (`["renew", "Renew"]`).
+    pub actions: Vec<String>,
 }
 
 /// dunst on a display plus a `dbus-monitor` capture of `Notify` calls; stopped on drop.
@@ -417,12 +419,15 @@ impl Notifications {
 pub fn parse_notify_calls(text: &str) -> Vec<Notification> {
     let mut calls = Vec::new();
     let mut current: Option<Vec<String>> = None;
-    fn finish(strings: Vec<String>, calls: &mut Vec<Notification>) {
+    // The fifth argument, the actions array: (collecting, collected).
+    let mut actions: (bool, Vec<String>) = (false, Vec::new());
+    fn finish(strings: Vec<String>, actions: Vec<String>, calls: &mut Vec<Notification>) {
         if strings.len() >= 4 {
             calls.push(Notification {
                 app_name: strings[0].clone(),
                 summary: strings[2].clone(),
                 body: strings[3].clone(),
+                actions,
             });
         }
     }
@@ -430,14 +435,27 @@ pub fn parse_notify_calls(text: &str) -> Vec<Notification> {
     while let Some(line) = lines.next() {
         if !line.starts_with(' ') {
             if let Some(strings) = current.take() {
-                finish(strings, &mut calls);
+                finish(strings, std::mem::take(&mut actions.1), &mut calls);
             }
+            actions.0 = false;
             if line.starts_with("method call") && line.contains("member=Notify") {
                 current = Some(Vec::new());
             }
             continue;
         }
         let Some(strings) = current.as_mut() else { continue };
+        if strings.len() == 4 && line == "   array [" && actions.1.is_empty() {
+            actions.0 = true;
+            continue;
+        }
+        if actions.0 {
+            if line == "   ]" {
+                actions.0 = false;
+            } else if let Some(rest) = line.trim_start().strip_prefix("string \"") {
+                actions.1.push(rest.strip_suffix('"').unwrap_or(rest).to_string());
+            }
+            continue;
+        }
         // Top-level arguments are indented by three spaces; array and dict members deeper.
         if let Some(rest) = line.strip_prefix("   string \"") {
             let mut value = rest.to_string();
@@ -455,7 +473,7 @@ pub fn parse_notify_calls(text: &str) -> Vec<Notification> {
         }
     }
     if let Some(strings) = current.take() {
-        finish(strings, &mut calls);
+        finish(strings, actions.1, &mut calls);
     }
     calls
 }

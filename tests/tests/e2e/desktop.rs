@@ -29,7 +29,11 @@ struct Site {
 
 impl Site {
     fn new() -> Site {
-        let idp = DevIdp::start(DevIdpOptions::default());
+        Site::with_idp(DevIdpOptions::default())
+    }
+
+    fn with_idp(options: DevIdpOptions) -> Site {
+        let idp = DevIdp::start(options);
         let pg = Pg18Server::start(Pg18Options {
             issuer: idp.issuer.clone(),
             verify_toml: format!(
@@ -307,4 +311,47 @@ fn desktop_harness_captures_notifications_on_a_private_display() {
     let shot = logs.path().join("screen.png");
     display.screenshot(&shot);
     assert!(std::fs::read(&shot).unwrap().starts_with(b"\x89PNG"));
+}
+
+/// A token with little time left: the app warns before it runs out (with a Renew action), the
+/// tray turns amber, and at the end it says the person is signed out.
+#[test]
+fn a_token_about_to_expire_is_announced_with_renew_then_reported_expired() {
+    let site = Site::with_idp(DevIdpOptions { token_ttl: Some("75s"), ..Default::default() });
+    let idp = site.person.idp_name.clone();
+    let app = DesktopSession::start(DesktopOptions::for_person(&site.person));
+    app.wait_for("db-card-prod", LONG);
+    app.click("connect-prod", SHORT);
+    app.wait_for("prompt", SHORT);
+    app.click("prompt-approve", SHORT);
+    app.wait_text("db-status-prod", LONG, |t| t == "listening");
+
+    // Under five minutes left from the start: the warning, with Renew.
+    let warning = app.notifications().wait_for("warning that the token expires", SHORT, |n| {
+        n.summary == "prod: token expires in 2 minutes" || n.summary == "prod: token expires in 1 minute"
+    });
+    assert!(
+        warning.actions.iter().any(|a| a == "renew"),
+        "the expiry warning has no Renew action: {warning:?}"
+    );
+
+    // The tray entry shows the short countdown with the half-filled dot.
+    app.tray().wait_until("shows prod expiring", SHORT, |menu| {
+        let entry = menu.iter().find(|e| e.label.contains("prod — "));
+        match entry {
+            Some(e) if e.label.starts_with("◐ prod — ") && e.label.ends_with(" left") => Ok(()),
+            other => Err(format!("prod's entry is {:?}", other.map(|e| &e.label))),
+        }
+    });
+
+    // When it runs out: the notice, and the window says so.
+    let expired = format!("Signed out of {idp}: token expired");
+    app.notifications().wait_for(&format!("{expired:?}"), Duration::from_secs(120), |n| n.summary == expired);
+    app.wait_text(&format!("countdown-{idp}"), SHORT, |t| t == "signed out" || t == "expired");
+    app.tray().wait_until("shows prod signed out", SHORT, |menu| {
+        menu.iter()
+            .any(|e| e.label == "◍ prod — signed out")
+            .then_some(())
+            .ok_or_else(|| format!("labels: {:?}", labels(menu)))
+    });
 }
