@@ -921,6 +921,8 @@ pub struct DesktopSession {
     runtime: tokio::runtime::Runtime,
     _exclusive: MutexGuard<'static, ()>,
     app: PathBuf,
+    /// The app's environment besides DISPLAY and the bus, for [`DesktopSession::launch_again`].
+    app_env: Vec<(String, String)>,
     logs: TempDir,
 }
 
@@ -995,6 +997,12 @@ impl DesktopSession {
             display,
             runtime,
             _exclusive: exclusive,
+            app_env: {
+                let mut env = options.env.clone();
+                env.push(("HOME".into(), home.display().to_string()));
+                env.push(("XDG_CONFIG_HOME".into(), home.join(".config").display().to_string()));
+                env
+            },
             app: options.app,
             logs,
         }
@@ -1002,6 +1010,39 @@ impl DesktopSession {
 
     pub fn display(&self) -> &Display {
         &self.display
+    }
+
+    /// Starts the app a second time as a person would (same display, bus and config) and
+    /// waits for that second process to end; returns its exit status.
+    #[track_caller]
+    pub fn launch_again(&self, timeout: Duration) -> std::process::ExitStatus {
+        let mut cmd = Command::new(&self.app);
+        cmd.env("DISPLAY", self.display.name())
+            .env("GDK_BACKEND", "x11")
+            .env("NO_AT_BRIDGE", "1")
+            .env("DBUS_SESSION_BUS_ADDRESS", session_bus())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (key, value) in &self.app_env {
+            cmd.env(key, value);
+        }
+        let mut second = cmd.spawn().unwrap();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = second.try_wait() {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = second.kill();
+                let _ = second.wait();
+                panic!(
+                    "a second launch of the app was still running after {timeout:?}\n{}",
+                    self.diagnostics()
+                );
+            }
+            std::thread::sleep(POLL);
+        }
     }
 
     pub fn notifications(&self) -> &Notifications {

@@ -202,6 +202,30 @@ fn a_person_connects_through_the_desktop_app_and_sees_it_in_the_window_tray_and_
     app.click("nav-settings", SHORT);
     app.wait_for("settings-view", SHORT);
     app.screenshot("settings.png");
+
+    // Start at login: an XDG autostart entry that starts the app hidden, and the tray's check.
+    app.click("autostart", SHORT);
+    let entry = site.person.home.path().join(".config/autostart/Tapgate.desktop");
+    let text = tapgate_e2e::desktop::wait_until(
+        &format!("the autostart entry {}", entry.display()),
+        SHORT,
+        || std::fs::read_to_string(&entry).ok(),
+        || app.diagnostics(),
+    );
+    assert!(text.contains("tapgate-desktop") && text.contains("--hidden"), "autostart entry:\n{text}");
+    tray.wait_until("has Start at login checked", SHORT, |menu| {
+        match menu.iter().find(|e| e.label == "Start at login").and_then(|e| e.checked) {
+            Some(true) => Ok(()),
+            other => Err(format!("Start at login checked: {other:?}")),
+        }
+    });
+
+    // Single instance: a second launch hands over to the running app and exits; the running
+    // app comes forward on its Databases view.
+    let second = app.launch_again(SHORT);
+    assert!(second.success(), "the second launch failed: {second:?}");
+    app.wait_for("db-card-prod", SHORT);
+    assert!(!app.exists("settings-view"), "the running app did not come forward\n{}", diag(&app));
     app.display().screenshot(&artifacts_dir().join("screen.png"));
 
     // 10. Disconnect: the port closes.
