@@ -72,7 +72,7 @@ fn setup(app: &AppHandle, launched: Instant) -> anyhow::Result<()> {
     let hidden = std::env::args().any(|a| a == HIDDEN_ARG);
     crate::window::create(app, !hidden)?;
     let tray = Arc::new(Tray::create(app)?);
-    let terminal_available = crate::terminal::Terminal::find().is_some();
+    let terminal_available = shell.terminal_available;
 
     tauri::async_runtime::spawn(quit_on_signals(shell.clone()));
     tauri::async_runtime::spawn(async move {

@@ -39,6 +39,8 @@ pub struct Shell {
     pub changed: Notify,
     /// The overview last published, for the tray loop.
     published: Mutex<Option<Overview>>,
+    /// A terminal emulator exists for "Open psql" (looked up once at start).
+    pub terminal_available: bool,
 }
 
 /// What is not part of the engine: mode, errors, sign-ins under way.
@@ -79,6 +81,7 @@ impl Shell {
             demo: tokio::sync::Mutex::default(),
             changed: Notify::new(),
             published: Mutex::default(),
+            terminal_available: crate::terminal::Terminal::find().is_some(),
         }
     }
 
@@ -342,6 +345,7 @@ impl Shell {
             idps: Vec::new(),
             databases: Vec::new(),
             autostart,
+            terminal_available: self.terminal_available,
         };
         let Some(active) = active else { return overview };
         let config = active.engine.config();

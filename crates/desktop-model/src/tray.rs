@@ -328,6 +328,7 @@ mod tests {
                 }),
             }],
             autostart: false,
+            terminal_available: true,
         }
     }
 

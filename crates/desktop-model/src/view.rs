@@ -42,6 +42,8 @@ pub struct Overview {
     pub databases: Vec<DatabaseView>,
     /// Whether Tapgate starts at login.
     pub autostart: bool,
+    /// A terminal emulator was found, so "Open psql" can work.
+    pub terminal_available: bool,
 }
 
 /// One IdP and who is signed in to it.

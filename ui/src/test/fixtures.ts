@@ -53,6 +53,7 @@ export function overview(over: Partial<Overview> = {}): Overview {
     idps: [idp()],
     databases: [database()],
     autostart: false,
+    terminalAvailable: true,
     ...over,
   };
 }

@@ -18,4 +18,8 @@ configError: string | null, idps: Array<IdpView>, databases: Array<DatabaseView>
 /**
  * Whether Tapgate starts at login.
  */
-autostart: boolean, };
+autostart: boolean, 
+/**
+ * A terminal emulator was found, so "Open psql" can work.
+ */
+terminalAvailable: boolean, };

@@ -53,7 +53,7 @@ function CopyButton({ database, format, label, preview }: { database: string; fo
   );
 }
 
-export function DatabaseCard({ db, idp }: { db: DatabaseView; idp: IdpView | undefined }) {
+export function DatabaseCard({ db, idp, canOpenTerminal = true }: { db: DatabaseView; idp: IdpView | undefined; canOpenTerminal?: boolean }) {
   const { actions } = useApp();
   const [pending, setPending] = useState<'connect' | 'disconnect' | 'psql' | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -129,7 +129,14 @@ export function DatabaseCard({ db, idp }: { db: DatabaseView; idp: IdpView | und
             {pending === 'connect' ? 'Connecting…' : 'Connect'}
           </Button>
         )}
-        <Button data-testid={`open-psql-${db.name}`} variant="ghost" busy={pending === 'psql'} onClick={() => run('psql')}>
+        <Button
+          data-testid={`open-psql-${db.name}`}
+          variant="ghost"
+          busy={pending === 'psql'}
+          disabled={!canOpenTerminal}
+          title={canOpenTerminal ? 'Open psql in a terminal' : 'No terminal emulator found: copy the psql command instead'}
+          onClick={() => run('psql')}
+        >
           Open psql
         </Button>
         <span className="spacer" />

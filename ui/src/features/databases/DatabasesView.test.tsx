@@ -36,6 +36,13 @@ describe('Databases view', () => {
     expect(within(staging).getByTestId('connect-staging')).toBeEnabled();
   });
 
+  test('offers Open psql only where a terminal emulator was found', async () => {
+    await renderApp({}, overview({ terminalAvailable: false }));
+    const button = screen.getByTestId('open-psql-prod');
+    expect(button).toBeDisabled();
+    expect(button).toHaveAttribute('title', expect.stringContaining('copy the psql command'));
+  });
+
   test('shows each IdP with identity, groups and the time its token has left', async () => {
     await renderApp({}, overview({ idps: [idp(), idp({ name: 'partner', signedIn: false, identity: null, expiresAtMs: null, groups: [] })] }));
 

@@ -27,7 +27,7 @@ export function DatabasesView({ overview }: { overview: Overview }) {
       ) : (
         <section className="cards" aria-label="Databases">
           {overview.databases.map((db) => (
-            <DatabaseCard key={db.name} db={db} idp={overview.idps.find((i) => i.name === db.idp)} />
+            <DatabaseCard key={db.name} db={db} idp={overview.idps.find((i) => i.name === db.idp)} canOpenTerminal={overview.terminalAvailable} />
           ))}
         </section>
       )}
