@@ -5,11 +5,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 /// `14:59`, `1:02:03`, or `0:00` once past.
-pub fn countdown(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (h, m, s) = (s / 3600, (s % 3600) / 60, s % 60);
-    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
-}
+pub use tapgate_core::session::clock_text as countdown;
 
 /// A unix time as RFC 3339 UTC, e.g. `2026-11-27T10:15:02Z`.
 pub fn timestamp(unix: i64) -> String {

@@ -66,3 +66,11 @@ impl Session {
         self.seconds_left() <= margin
     }
 }
+
+/// Time left as a clock: `14:59`, `1:02:03`, or `0:00` once past. The one countdown format of
+/// the CLI, the tray and notifications.
+pub fn clock_text(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (h, m, s) = (s / 3600, (s % 3600) / 60, s % 60);
+    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
+}

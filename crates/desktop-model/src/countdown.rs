@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use tapgate_core::session::clock_text;
+
 /// Under this many seconds left, a token is "expiring soon": amber icon, a notification.
 pub const EXPIRING_SOON_SECS: i64 = 5 * 60;
 
@@ -13,11 +15,7 @@ pub const CALM_REFRESH: Duration = Duration::from_secs(30);
 
 /// `"12:41 left"`, `"1:02:03 left"`, or `"expired"`.
 pub fn countdown(seconds_left: i64) -> String {
-    if seconds_left <= 0 {
-        return "expired".to_string();
-    }
-    let (h, m, s) = (seconds_left / 3600, seconds_left % 3600 / 60, seconds_left % 60);
-    if h > 0 { format!("{h}:{m:02}:{s:02} left") } else { format!("{m}:{s:02} left") }
+    if seconds_left <= 0 { "expired".to_string() } else { format!("{} left", clock_text(seconds_left)) }
 }
 
 /// Seconds from `now_ms` to `expires_at_ms`, rounded up so "0:01 left" shows until the end.
