@@ -312,6 +312,8 @@ pub struct Notification {
     pub body: String,
     /// Action ids and labels as sent (`["renew", "Renew"]`).
     pub actions: Vec<String>,
+    /// The id the notification server gave it (from the reply to `Notify`).
+    pub id: Option<u32>,
 }
 
 /// dunst on a display plus a `dbus-monitor` capture of `Notify` calls; stopped on drop.
@@ -329,11 +331,16 @@ impl Notifications {
         let bus = session_bus();
         let log = dir.join("notifications.log");
         let mut cmd = Command::new("dbus-monitor");
-        cmd.args(["--session", "interface='org.freedesktop.Notifications',member='Notify'"])
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus)
-            .stdin(Stdio::null())
-            .stdout(File::create(&log).unwrap())
-            .stderr(File::create(dir.join("dbus-monitor.err")).unwrap());
+        // The Notify calls, and method returns (the ids the server gives them).
+        cmd.args([
+            "--session",
+            "interface='org.freedesktop.Notifications',member='Notify'",
+            "type='method_return'",
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+        .stdin(Stdio::null())
+        .stdout(File::create(&log).unwrap())
+        .stderr(File::create(dir.join("dbus-monitor.err")).unwrap());
         let mut monitor = Helper::spawn("dbus-monitor", &mut cmd, Some(log.clone()));
         // A monitor loses its unique name (BecomeMonitor): dbus-monitor printing its own
         // NameLost means every later Notify call is in the capture.
@@ -417,7 +424,24 @@ impl Notifications {
 /// The `Notify` calls in `dbus-monitor` text: the four top-level string arguments are app name,
 /// icon, summary and body (org.freedesktop.Notifications spec, `Notify`).
 pub fn parse_notify_calls(text: &str) -> Vec<Notification> {
+    // The server's replies: (destination, reply_serial) -> the uint32 id.
+    let mut ids = std::collections::HashMap::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.starts_with("method return") {
+            let field =
+                |name: &str| line.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_string);
+            if let (Some(destination), Some(serial)) = (field("destination="), field("reply_serial="))
+                && let Some(id) = lines.peek().and_then(|l| l.trim().strip_prefix("uint32 "))
+                && let Ok(id) = id.parse::<u32>()
+            {
+                ids.insert((destination, serial), id);
+            }
+        }
+    }
     let mut calls = Vec::new();
+    // The (sender, serial) of each Notify call, in order, to find its id.
+    let mut keys: Vec<(String, String)> = Vec::new();
     let mut current: Option<Vec<String>> = None;
     // The fifth argument, the actions array: (collecting, collected).
     let mut actions: (bool, Vec<String>) = (false, Vec::new());
@@ -428,6 +452,7 @@ pub fn parse_notify_calls(text: &str) -> Vec<Notification> {
                 summary: strings[2].clone(),
                 body: strings[3].clone(),
                 actions,
+                id: None,
             });
         }
     }
@@ -440,6 +465,10 @@ pub fn parse_notify_calls(text: &str) -> Vec<Notification> {
             actions.0 = false;
             if line.starts_with("method call") && line.contains("member=Notify") {
                 current = Some(Vec::new());
+                let field = |name: &str| {
+                    line.split_whitespace().find_map(|w| w.strip_prefix(name)).unwrap_or_default().to_string()
+                };
+                keys.push((field("sender="), field("serial=")));
             }
             continue;
         }
@@ -474,6 +503,11 @@ pub fn parse_notify_calls(text: &str) -> Vec<Notification> {
     }
     if let Some(strings) = current.take() {
         finish(strings, actions.1, &mut calls);
+    }
+    // `finish` keeps only well-formed calls; they are the calls with at least four strings, in
+    // order, so pair them with the keys of the calls that produced them.
+    for (call, key) in calls.iter_mut().zip(keys) {
+        call.id = ids.get(&key).copied();
     }
     calls
 }
@@ -1043,6 +1077,24 @@ impl DesktopSession {
             }
             std::thread::sleep(POLL);
         }
+    }
+
+    /// Reports a click on `action` of `notification` to the app the way the notification
+    /// server does (org.freedesktop.Notifications spec, signal `ActionInvoked(id, action)`).
+    /// dunstctl can only address notifications by screen position, which is not stable here.
+    #[track_caller]
+    pub fn invoke_notification_action(&self, notification: &Notification, action: &str) {
+        let id = notification.id.unwrap_or_else(|| panic!("no id captured for {notification:?}"));
+        let run = run_with_timeout(
+            Command::new("dbus-send")
+                .args(["--session", "--type=signal", "/org/freedesktop/Notifications"])
+                .arg("org.freedesktop.Notifications.ActionInvoked")
+                .arg(format!("uint32:{id}"))
+                .arg(format!("string:{action}"))
+                .env("DBUS_SESSION_BUS_ADDRESS", session_bus()),
+            Duration::from_secs(10),
+        );
+        assert!(run.ok(), "dbus-send ActionInvoked failed: {run:?}");
     }
 
     pub fn notifications(&self) -> &Notifications {

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use notify_rust::{Notification, Timeout};
+use notify_rust::{Notification, NotificationResponse, Timeout};
 
 /// The app's notifications.
 #[derive(Debug, Default)]
@@ -46,16 +46,16 @@ impl Notifier {
                 .show_async()
                 .await;
             match shown {
+                // Waits on the bus (without blocking a thread) for a click or the close.
                 Ok(handle) => {
-                    // BLOCKING: waits on the bus for a click or the notification's close.
-                    let _ = tauri::async_runtime::spawn_blocking(move || {
-                        handle.wait_for_action(|action| {
-                            if action == RENEW {
+                    handle
+                        .wait_for_action_async(|response| {
+                            tracing::debug!(?response, "notification answered");
+                            if matches!(response, NotificationResponse::Action(action) if action == RENEW) {
                                 on_renew();
                             }
-                        });
-                    })
-                    .await;
+                        })
+                        .await;
                 }
                 Err(e) => notifier.log_failure(&e),
             }

@@ -139,7 +139,10 @@ async fn remind(shell: &Arc<Shell>, overview: &Overview, now: i64, reminders: &m
             let (renew_shell, idp_name) = (shell.clone(), idp.name.clone());
             shell.notifier.send_with_renew(summary, None, move || {
                 tauri::async_runtime::spawn(async move {
-                    let _ = renew_shell.sign_in(&idp_name, SignInPolicy::Renew).await;
+                    tracing::info!(idp = %idp_name, "renewing from the notification");
+                    if let Err(e) = renew_shell.sign_in(&idp_name, SignInPolicy::Renew).await {
+                        renew_shell.notifier.send(format!("Renewing {idp_name} failed"), Some(e.message));
+                    }
                 });
             });
         }

@@ -70,6 +70,12 @@ fn is_countdown(text: &str) -> bool {
         && parts[1..].iter().all(|p| p.len() == 2)
 }
 
+/// The seconds of a countdown text ("1:05 left" is 65).
+fn seconds(text: &str) -> u64 {
+    let clock = text.strip_suffix(" left").unwrap_or(text);
+    clock.split(':').fold(0, |total, part| total * 60 + part.parse::<u64>().unwrap_or(0))
+}
+
 fn labels(menu: &[MenuEntry]) -> Vec<String> {
     menu.iter().filter(|e| !e.separator).map(|e| e.label.clone()).collect()
 }
@@ -358,6 +364,14 @@ fn a_token_about_to_expire_is_announced_with_renew_then_reported_expired() {
         warning.actions.iter().any(|a| a == "renew"),
         "the expiry warning has no Renew action: {warning:?}"
     );
+
+    // Renew from the notification: a refresh without a tap, so the countdown starts over.
+    let countdown = format!("countdown-{idp}");
+    // Some time must pass first, or a renewal would not visibly move the expiry.
+    let before = seconds(&app.wait_text(&countdown, LONG, |t| is_countdown(t) && seconds(t) <= 55));
+    app.invoke_notification_action(&warning, "renew");
+    app.wait_text(&countdown, SHORT, |t| is_countdown(t) && seconds(t) > before + 5);
+    assert!(!app.exists("prompt"), "Renew asked for a tap although a refresh token is held");
 
     // The tray entry shows the short countdown with the half-filled dot.
     app.tray().wait_until("shows prod expiring", SHORT, |menu| {
