@@ -1165,6 +1165,20 @@ impl DesktopSession {
         self.block_on(&format!("text of {testid}"), element.text()).ok().map(|t| t.trim().to_string())
     }
 
+    /// The DOM text (`textContent`) of the element `testid`. WebKitWebDriver's rendered text
+    /// comes back empty for some clipped grid cells (`overflow: hidden` in `.facts dd`) that a
+    /// person sees fine on screen; this reads what the page holds.
+    pub fn text_content(&self, testid: &str) -> Option<String> {
+        let script = format!(
+            "const e = document.querySelector('{}'); return e ? e.textContent : null;",
+            Self::locator(testid)
+        );
+        let value = self
+            .block_on(&format!("textContent of {testid}"), self.client().execute(&script, vec![]))
+            .ok()?;
+        value.as_str().map(|t| t.trim().to_string())
+    }
+
     /// The texts of every element `testid` now.
     pub fn texts(&self, testid: &str) -> Vec<String> {
         let css = Self::locator(testid);

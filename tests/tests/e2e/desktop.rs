@@ -393,3 +393,61 @@ fn a_token_about_to_expire_is_announced_with_renew_then_reported_expired() {
             .ok_or_else(|| format!("labels: {:?}", labels(menu)))
     });
 }
+
+/// Quit from the tray while a client is mid-query: the query finishes (the forwarder drains
+/// with the CLI's grace), then the app exits and no forwarder is left for `tapgate status`.
+#[test]
+fn quit_from_the_tray_lets_an_open_session_finish() {
+    let site = Site::new();
+    let app = DesktopSession::start(DesktopOptions::for_person(&site.person));
+    app.wait_for("db-card-prod", LONG);
+    app.click("connect-prod", SHORT);
+    app.wait_for("prompt", SHORT);
+    app.click("prompt-approve", SHORT);
+    let address = app.wait_text("local-address-prod", LONG, |t| t.starts_with("127.0.0.1:"));
+    app.wait_text("db-status-prod", SHORT, |t| t == "listening");
+    let port: u16 = address.trim_start_matches("127.0.0.1:").parse().unwrap();
+
+    let client =
+        std::thread::spawn(move || psql(port, "app_rw", &["-tA", "-c", "select pg_sleep(3), 'finished'"]));
+    tapgate_e2e::desktop::wait_until(
+        "the card to show one open connection",
+        SHORT,
+        || (app.text_content("open-connections-prod").as_deref() == Some("1")).then_some(()),
+        || {
+            format!(
+                "open connections: {:?}\n{}",
+                app.text_content("open-connections-prod"),
+                app.diagnostics()
+            )
+        },
+    );
+
+    let pid = app.app_pid().unwrap_or_else(|| panic!("no app process\n{}", app.diagnostics()));
+    let tray = app.tray();
+    let menu = tray.wait_until("offers Quit", SHORT, |menu| {
+        menu.iter()
+            .any(|e| e.label == "Quit")
+            .then_some(())
+            .ok_or_else(|| format!("labels: {:?}", labels(menu)))
+    });
+    let quit = menu.iter().find(|e| e.label == "Quit").map(|e| e.id).unwrap_or_default();
+    tray.click(quit).unwrap_or_else(|e| panic!("clicking Quit: {e}"));
+
+    let run = client.join().unwrap();
+    assert!(run.ok() && run.stdout.contains("finished"), "the open query did not finish: {run:?}");
+    tapgate_e2e::desktop::wait_until(
+        "the app to exit after Quit",
+        SHORT,
+        || (!process_alive(pid)).then_some(()),
+        || app.diagnostics(),
+    );
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "127.0.0.1:{port} still accepts connections");
+    let status = site.person.tapgate(&["status", "--json"]);
+    let processes = status.json()["processes"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !processes.iter().any(|p| p["program"] == "tapgate-desktop"),
+        "tapgate status still lists the app after Quit: {}",
+        status.stdout
+    );
+}
