@@ -75,6 +75,7 @@ fn setup(app: &AppHandle, launched: Instant) -> anyhow::Result<()> {
     let terminal_available = shell.terminal_available;
 
     tauri::async_runtime::spawn(quit_on_signals(shell.clone()));
+    app.manage(crate::config_watch::start(shell.clone()));
     tauri::async_runtime::spawn(async move {
         shell.load_user_config().await;
         tracing::info!(ms = launched.elapsed().as_millis() as u64, "tray ready");

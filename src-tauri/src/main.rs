@@ -5,6 +5,7 @@
 //! - [`shell`]: [`shell::Shell`], the app's state: which config is active (the user's, the demo,
 //!   none), the engine and its forwarders, last errors; builds the [`Overview`] the UI shows.
 //! - [`active`]: one loaded configuration with its engine and forwarders.
+//! - [`config_watch`]: follows edits of the config file made outside the app.
 //! - [`commands`]: the thin `#[tauri::command]`s the UI calls through `ui/src/api`.
 //! - [`prompt`]: the sign-in prompt bridge: the engine's key ceremony ↔ the window's prompt.
 //! - [`pump`]: engine events → UI events, tray updates and notifications; the tray's timer.
@@ -22,6 +23,7 @@
 mod active;
 mod app;
 mod commands;
+mod config_watch;
 mod demo;
 mod notify;
 mod prompt;

@@ -131,6 +131,46 @@ impl Shell {
         self.publish_full().await;
     }
 
+    /// The config file changed on disk. A new valid configuration replaces the active one
+    /// (forwarders drain first); an unchanged one (comments, a save from Settings) changes
+    /// nothing; a broken one leaves the running configuration in place and says why. The demo
+    /// is not interrupted by edits of the user's file.
+    pub async fn reload_after_edit(self: &Arc<Self>) {
+        if matches!(self.mode(), AppMode::Demo | AppMode::StartingDemo) {
+            return;
+        }
+        let path = self.config_path.display().to_string();
+        let running = self.active.read().await.clone();
+        match Config::load(&self.config_path) {
+            Ok(config) => {
+                let unchanged = running.as_ref().is_some_and(|active| {
+                    let current = active.engine.config();
+                    current.idps == config.idps && current.dbs == config.dbs
+                });
+                if unchanged {
+                    return;
+                }
+                match self.activate(config, AppMode::Configured).await {
+                    Ok(()) => self.notice(NoticeLevel::Info, format!("Reloaded {path}.")),
+                    Err(e) => self.config_failed(e.message),
+                }
+            }
+            Err(ConfigError::NotFound { .. }) => {
+                self.deactivate().await;
+                self.set_mode(AppMode::Unconfigured);
+            }
+            Err(e) if running.is_some() => {
+                self.notice(
+                    NoticeLevel::Error,
+                    format!("{e}\nTapgate keeps using the last version of {path} that loaded."),
+                );
+                return;
+            }
+            Err(e) => self.config_failed(e.to_string()),
+        }
+        self.publish_full().await;
+    }
+
     fn config_failed(&self, error: String) {
         let mut status = self.status();
         status.mode = Some(AppMode::ConfigError);

@@ -451,3 +451,39 @@ fn quit_from_the_tray_lets_an_open_session_finish() {
         status.stdout
     );
 }
+
+/// Editing config.toml by hand while the app runs: a new database appears without a restart;
+/// a broken edit is reported and the last good configuration stays in use.
+#[test]
+fn the_app_follows_edits_of_the_config_file() {
+    let site = Site::new();
+    let app = DesktopSession::start(DesktopOptions::for_person(&site.person));
+    app.wait_for("db-card-prod", LONG);
+
+    site.person.append_config(&format!(
+        "[db.staging]\nidp = \"{}\"\nhost = \"127.0.0.1\"\nport = {}\ndbname = \"postgres\"\nrole = \"app_ro\"\n\
+         auth = \"oauthbearer\"\nca_file = \"{}\"\n",
+        site.person.idp_name,
+        site.pg.port(),
+        site.pg.ca().display()
+    ));
+    app.wait_for("db-card-staging", SHORT);
+    assert!(app.exists("db-card-prod"), "prod disappeared after the edit\n{}", app.diagnostics());
+    app.tray().wait_until("lists staging", SHORT, |menu| {
+        menu.iter()
+            .any(|e| e.label.contains("staging — "))
+            .then_some(())
+            .ok_or_else(|| format!("labels: {:?}", labels(menu)))
+    });
+
+    let good = std::fs::read_to_string(&site.person.config).unwrap();
+    site.person.write_config(&format!("{good}\n[db.broken]\nhost = \n"));
+    let notice = tapgate_e2e::desktop::wait_until(
+        "a notice about the broken edit",
+        SHORT,
+        || app.texts("notice").into_iter().find(|t| t.contains("last version")),
+        || format!("notices: {:?}\n{}", app.texts("notice"), app.diagnostics()),
+    );
+    assert!(notice.contains("config.toml"), "the notice does not name the file: {notice}");
+    assert!(app.exists("db-card-staging") && app.exists("db-card-prod"), "{}", app.diagnostics());
+}

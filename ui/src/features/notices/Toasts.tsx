@@ -18,7 +18,7 @@ function Toast({ notice, onDismiss }: { notice: ShownNotice; onDismiss: () => vo
   }, [notice.id, notice.level]);
 
   return (
-    <div className={`toast toast--${notice.level}`} role={notice.level === 'error' ? 'alert' : 'status'}>
+    <div data-testid="notice" className={`toast toast--${notice.level}`} role={notice.level === 'error' ? 'alert' : 'status'}>
       <span className="toast__icon" aria-hidden="true">
         {notice.level === 'error' ? '!' : 'i'}
       </span>
