@@ -9,7 +9,7 @@ use tapgate_desktop_model::{PromptView, UiEvent, ViewName};
 use tauri::{AppHandle, Manager, RunEvent};
 use tauri_plugin_autostart::{MacosLauncher, ManagerExt};
 
-use crate::notify::Notifier;
+use crate::notifications::Notifier;
 use crate::prompt::{PromptBroker, PromptSurface};
 use crate::pump::shell_of;
 use crate::shell::Shell;

@@ -10,7 +10,7 @@
 //! - [`prompt`]: the sign-in prompt bridge: the engine's key ceremony ↔ the window's prompt.
 //! - [`pump`]: engine events → UI events, tray updates and notifications; the tray's timer.
 //! - [`tray`]: the tray menu and icon, drawn from `tapgate_desktop_model::tray`.
-//! - [`notify`]: desktop notifications (notify-rust); a missing notification service is fine.
+//! - [`notifications`]: desktop notifications (notify-rust); a missing notification service is fine.
 //! - [`window`]: showing, focusing and hiding the main window.
 //! - [`terminal`]: "Open psql in a terminal".
 //! - [`demo`]: the built-in demo (`tapgate-demo`) started from the window or the tray.
@@ -25,7 +25,7 @@ mod app;
 mod commands;
 mod config_watch;
 mod demo;
-mod notify;
+mod notifications;
 mod prompt;
 mod pump;
 mod shell;

@@ -21,7 +21,7 @@ use tauri::{AppHandle, Emitter};
 use tokio::sync::{Notify, RwLock};
 
 use crate::active::Active;
-use crate::notify::Notifier;
+use crate::notifications::Notifier;
 use crate::prompt::PromptBroker;
 
 /// The app's state; one per process, shared by commands, the tray and the event pump.
