@@ -31,6 +31,7 @@ pub fn run_app(builder: tauri::Builder<tauri::Wry>) -> anyhow::Result<u8> {
         .plugin(tauri_plugin_clipboard_manager::init())
         .invoke_handler(tauri::generate_handler![
             crate::commands::get_overview,
+            crate::commands::get_prompt,
             crate::commands::connect,
             crate::commands::disconnect,
             crate::commands::sign_in,
@@ -69,8 +70,10 @@ fn setup(app: &AppHandle, launched: Instant) -> anyhow::Result<()> {
     let shell = Arc::new(Shell::new(app.clone(), config_path, prompts, notifier));
     app.manage(shell.clone());
 
-    let hidden = std::env::args().any(|a| a == HIDDEN_ARG);
-    crate::window::create(app, !hidden)?;
+    // Started hidden (at login): no window, and no web view, until the person or a prompt needs one.
+    if !std::env::args().any(|a| a == HIDDEN_ARG) {
+        crate::window::create(app, true)?;
+    }
     let tray = Arc::new(Tray::create(app)?);
     let terminal_available = shell.terminal_available;
 

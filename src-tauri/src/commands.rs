@@ -10,7 +10,7 @@ use tapgate_core::SignInPolicy;
 use tapgate_desktop_model::history::{self, HistoryRow};
 use tapgate_desktop_model::{
     AppMode, CommandError, DatabaseView, DsnFormatView, HistoryFilter, HistoryPage, Overview, PromptAnswer,
-    SettingsChange, SettingsView,
+    PromptView, SettingsChange, SettingsView,
 };
 use tapgate_store::{HistoryQuery, HistoryReader, history_path};
 use tauri::State;
@@ -24,6 +24,12 @@ type Result<T> = std::result::Result<T, CommandError>;
 #[tauri::command]
 pub async fn get_overview(shell: Shared<'_>) -> Result<Overview> {
     Ok(shell.overview().await)
+}
+
+/// The sign-in prompt waiting for the person, for a window that opens while it waits.
+#[tauri::command]
+pub fn get_prompt(shell: Shared<'_>) -> Option<PromptView> {
+    shell.prompts.current()
 }
 
 #[tauri::command]

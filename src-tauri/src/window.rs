@@ -1,5 +1,6 @@
-//! The main window: created once (hidden when Tapgate starts in the tray), shown and focused
-//! on demand, hidden — never destroyed — when closed, so forwarders and state live on.
+//! The main window: created at start, or — when Tapgate starts hidden in the tray (at login) —
+//! only when first needed, so an idle tray app carries no web view; shown and focused on demand;
+//! hidden, not destroyed, when closed. Forwarders and state live in Rust either way.
 
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindow, WebviewWindowBuilder, WindowEvent};
 
@@ -25,11 +26,19 @@ pub fn create(app: &AppHandle, visible: bool) -> tauri::Result<WebviewWindow> {
     Ok(window)
 }
 
-/// Brings the main window forward.
+/// Brings the main window forward, creating it if Tapgate started hidden.
 pub fn show(app: &AppHandle) {
-    if let Some(window) = app.get_webview_window(MAIN) {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
-    }
+    let window = match app.get_webview_window(MAIN) {
+        Some(window) => window,
+        None => match create(app, true) {
+            Ok(window) => window,
+            Err(e) => {
+                tracing::warn!("cannot open the Tapgate window: {e}");
+                return;
+            }
+        },
+    };
+    let _ = window.show();
+    let _ = window.unminimize();
+    let _ = window.set_focus();
 }

@@ -75,6 +75,13 @@ fn main() {
     let wall = started.elapsed().as_secs_f64();
     let pss_end = pss_kib(&tree_after);
     pss_max = pss_max.max(pss_end);
+    let breakdown: Vec<(String, u64)> = tree_after
+        .iter()
+        .map(|pid| {
+            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            (name.trim().to_string(), pss_kib(&[*pid]))
+        })
+        .collect();
     quit(&mut app);
 
     let mut sorted = ready_ms.clone();
@@ -88,7 +95,9 @@ fn main() {
     println!("| idle CPU over {wall:.0} s, whole tree | {cpu_percent:.2} % | under 1 % |");
     println!("| idle memory (PSS, whole tree) at the end | {:.1} MiB | |", pss_end as f64 / 1024.0);
     println!("| idle memory (PSS, whole tree), highest sample | {:.1} MiB | |", pss_max as f64 / 1024.0);
-    println!("| processes in the tree | {} | |", tree_after.len());
+    for (name, pss) in &breakdown {
+        println!("| of which {name} | {:.1} MiB | |", *pss as f64 / 1024.0);
+    }
 
     let json = serde_json::json!({
         "launch_to_tray_ready_ms": ready_ms,
@@ -97,7 +106,7 @@ fn main() {
         "idle_cpu_percent": cpu_percent,
         "idle_pss_kib_end": pss_end,
         "idle_pss_kib_max": pss_max,
-        "processes": tree_after.len(),
+        "processes": breakdown.iter().map(|(name, pss)| serde_json::json!({ "name": name, "pss_kib": pss })).collect::<Vec<_>>(),
     });
     let out = artifacts_dir().join("../bench");
     std::fs::create_dir_all(&out).unwrap();

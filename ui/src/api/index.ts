@@ -15,6 +15,7 @@ import type { HistoryPage } from './bindings/HistoryPage';
 import type { ImportSummary } from './bindings/ImportSummary';
 import type { Overview } from './bindings/Overview';
 import type { PromptAnswer } from './bindings/PromptAnswer';
+import type { PromptView } from './bindings/PromptView';
 import type { SettingsChange } from './bindings/SettingsChange';
 import type { SettingsView } from './bindings/SettingsView';
 import type { UiEvent } from './bindings/UiEvent';
@@ -73,6 +74,8 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 /** The commands of `src-tauri/src/commands.rs`; each rejects with a [`CommandError`]. */
 export const api = {
   getOverview: () => call<Overview>('get_overview'),
+  /** The sign-in prompt already waiting when the window opens, if any. */
+  currentPrompt: () => call<PromptView | null>('get_prompt'),
   /** Starts the database's forwarder; a sign-in prompt may appear meanwhile. */
   connect: (database: string) => call<DatabaseView>('connect', { database }),
   disconnect: (database: string) => call<void>('disconnect', { database }),

@@ -107,6 +107,11 @@ export function App() {
       .then((overview) => {
         // An event that arrived meanwhile is at least as new as this answer.
         if (!disposed && !sawOverviewEvent.current) dispatch({ type: 'event', event: { kind: 'overview', overview } });
+        // A window opened by a sign-in (Tapgate started hidden) missed the prompt event.
+        return api.currentPrompt().catch(() => null);
+      })
+      .then((prompt) => {
+        if (!disposed && prompt) dispatch({ type: 'event', event: { kind: 'prompt', prompt } });
       })
       .catch((reason) => {
         if (!disposed) setLoadError(toCommandError(reason).message);

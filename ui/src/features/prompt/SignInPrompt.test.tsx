@@ -22,6 +22,12 @@ describe('Sign-in prompt', () => {
     expect(screen.queryByTestId('prompt-pin')).not.toBeInTheDocument();
   });
 
+  test('a window opened by a sign-in shows the prompt that was already waiting', async () => {
+    await renderApp({ get_prompt: () => prompt({ id: 7, reason: 'A client connected to prod while you were signed out' }) });
+
+    expect(await screen.findByTestId('prompt')).toHaveTextContent('A client connected to prod while you were signed out');
+  });
+
   test('Approve answers a software-key prompt with its id', async () => {
     const { backend, user } = await renderApp({ answer_prompt: () => null });
     await act(() =>
