@@ -1165,6 +1165,24 @@ impl DesktopSession {
         self.block_on(&format!("text of {testid}"), element.text()).ok().map(|t| t.trim().to_string())
     }
 
+    /// Replaces the value of the input `testid` with `text`, typed as keystrokes.
+    #[track_caller]
+    pub fn type_into(&self, testid: &str, text: &str) {
+        let element = wait_until(
+            &format!("the input {testid}"),
+            Duration::from_secs(30),
+            || self.find(testid),
+            || self.diagnostics(),
+        );
+        // Select all and delete as keystrokes: WebDriver's Element Clear sets the DOM value
+        // behind React's back, so the form would keep (and save) the old text.
+        // U+E009 presses (and, again, releases) Control; U+E003 is Backspace (WebDriver keys).
+        self.block_on(&format!("clear {testid}"), element.send_keys("\u{E009}a\u{E009}\u{E003}"))
+            .unwrap_or_else(|e| panic!("clearing {testid}: {e}"));
+        self.block_on(&format!("type into {testid}"), element.send_keys(text))
+            .unwrap_or_else(|e| panic!("typing into {testid}: {e}"));
+    }
+
     /// The DOM text (`textContent`) of the element `testid`. WebKitWebDriver's rendered text
     /// comes back empty for some clipped grid cells (`overflow: hidden` in `.facts dd`) that a
     /// person sees fine on screen; this reads what the page holds.

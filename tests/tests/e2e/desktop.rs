@@ -14,6 +14,9 @@ use tapgate_e2e::pg::{psql_client, psql_via_forwarder as psql};
 use tapgate_e2e::pg18::{Pg18Options, Pg18Server};
 use tapgate_e2e::{DevIdp, DevIdpOptions, Person};
 
+/// A comment of the person's own in config.toml, which saving from Settings must keep.
+const MY_COMMENT: &str = "# Alice's databases: ask #dba before adding one.";
+
 /// Waits for things a person would wait for (a window, a sign-in, a redraw).
 const LONG: Duration = Duration::from_secs(60);
 /// Waits for things that follow a click at once.
@@ -83,6 +86,8 @@ fn labels(menu: &[MenuEntry]) -> Vec<String> {
 #[test]
 fn a_person_connects_through_the_desktop_app_and_sees_it_in_the_window_tray_and_notifications() {
     let site = Site::new();
+    let config = std::fs::read_to_string(&site.person.config).unwrap();
+    site.person.write_config(&format!("{MY_COMMENT}\n{config}"));
     let idp = site.person.idp_name.clone();
     let mut app = DesktopSession::start(DesktopOptions::for_person(&site.person));
     let diag = |app: &DesktopSession| format!("{}\nserver log:\n{}", app.diagnostics(), site.pg.log());
@@ -243,6 +248,33 @@ fn a_person_connects_through_the_desktop_app_and_sees_it_in_the_window_tray_and_
         SHORT,
         || TcpStream::connect(("127.0.0.1", port)).is_err().then_some(()),
         || app.diagnostics(),
+    );
+
+    // 10b. Settings: change prod's default role in the form; config.toml gets it, with the
+    //      person's own comment kept, and the window shows the new role.
+    app.click("nav-settings", SHORT);
+    app.click("edit-db-prod", SHORT);
+    app.type_into("db-field-role", "app_ro");
+    app.click("save-settings", SHORT);
+    let saved = tapgate_e2e::desktop::wait_until(
+        "config.toml to have the new role",
+        SHORT,
+        || std::fs::read_to_string(&site.person.config).ok().filter(|t| t.contains("role = \"app_ro\"")),
+        || {
+            format!(
+                "config:\n{}\n{}",
+                std::fs::read_to_string(&site.person.config).unwrap_or_default(),
+                app.diagnostics()
+            )
+        },
+    );
+    assert!(saved.contains(MY_COMMENT), "the person's comment was lost:\n{saved}");
+    app.click("nav-databases", SHORT);
+    tapgate_e2e::desktop::wait_until(
+        "prod's card to show the new role",
+        SHORT,
+        || app.text_content("db-card-prod").filter(|t| t.contains("app_ro · also app_rw")),
+        || format!("card: {:?}", app.text_content("db-card-prod")),
     );
 
     // 11. Ending the session closes the app; nothing of this test keeps running.

@@ -108,7 +108,7 @@ export function DbEditor({ initial, previousName, idps, onSaved, onCancel }: Pro
   });
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => setDraft((d) => ({ ...d, [key]: value }));
   const text = (key: TextKey | NumberKey, extra: { placeholder?: string; inputMode?: 'numeric' } = {}) => (control: object) => (
-    <input className="input" {...control} {...extra} value={draft[key]} onChange={(e) => set(key, e.target.value)} onBlur={() => editor.touch(key)} />
+    <input className="input" data-testid={`db-field-${key}`} {...control} {...extra} value={draft[key]} onChange={(e) => set(key, e.target.value)} onBlur={() => editor.touch(key)} />
   );
   const numeric = (key: NumberKey, placeholder: string) => text(key, { placeholder, inputMode: 'numeric' });
   const select = (key: TextKey, options: [string, string][]) => (control: object) => (
