@@ -11,8 +11,8 @@ use tauri_plugin_autostart::{MacosLauncher, ManagerExt};
 
 use crate::notifications::Notifier;
 use crate::prompt::{PromptBroker, PromptSurface};
-use crate::pump::shell_of;
-use crate::shell::Shell;
+
+use crate::shell::{Shell, shell_of};
 use crate::tray::Tray;
 
 /// The argument autostart passes: start in the tray without showing the window.
@@ -75,14 +75,13 @@ fn setup(app: &AppHandle, launched: Instant) -> anyhow::Result<()> {
         crate::window::create(app, true)?;
     }
     let tray = Arc::new(Tray::create(app)?);
-    let terminal_available = shell.terminal_available;
 
     tauri::async_runtime::spawn(quit_on_signals(shell.clone()));
     app.manage(crate::config_watch::start(shell.clone()));
     tauri::async_runtime::spawn(async move {
         shell.load_user_config().await;
         tracing::info!(ms = launched.elapsed().as_millis() as u64, "tray ready");
-        crate::pump::run_tray_clock(shell, tray, terminal_available).await;
+        crate::pump::run_tray_clock(shell, tray).await;
     });
     Ok(())
 }
@@ -120,8 +119,8 @@ pub fn on_tray_item(app: &AppHandle, id: &str) {
                     shell.clone().connect(&db).await.map(|_| ())
                 }
             }
-            TrayAction::Copy(db, format) => crate::commands::copy(&shell, &db, format).await.map(|_| ()),
-            TrayAction::OpenPsql(db) => open_psql(&shell, &db).await,
+            TrayAction::Copy(db, format) => shell.copy_connection_string(&db, format).await.map(|_| ()),
+            TrayAction::OpenPsql(db) => shell.open_psql(&db).await,
             TrayAction::ToggleSignIn(idp) => {
                 let signed_in = shell.last_overview().and_then(|o| o.idp(&idp).map(|i| i.signed_in));
                 if signed_in == Some(true) {
@@ -157,15 +156,6 @@ pub fn on_tray_item(app: &AppHandle, id: &str) {
             shell.notice(tapgate_desktop_model::NoticeLevel::Error, e.message);
         }
     });
-}
-
-async fn open_psql(shell: &Shell, db: &str) -> Result<(), tapgate_desktop_model::CommandError> {
-    let conninfo = shell.connection_string(db, tapgate_desktop_model::DsnFormatView::Keyword).await?;
-    let terminal = crate::terminal::Terminal::find()
-        .ok_or_else(|| tapgate_desktop_model::CommandError::new("No terminal emulator found."))?;
-    terminal
-        .open_psql(&conninfo)
-        .map_err(|e| tapgate_desktop_model::CommandError::new(format!("cannot open a terminal: {e}")))
 }
 
 /// Quit: drains the forwarders (the same grace as the CLI), stops the demo, exits.

@@ -14,7 +14,6 @@ use tapgate_desktop_model::{
 };
 use tapgate_store::{HistoryQuery, HistoryReader, history_path};
 use tauri::State;
-use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::shell::{Shell, now_ms};
 
@@ -58,26 +57,12 @@ pub async fn copy_connection_string(
     database: String,
     format: DsnFormatView,
 ) -> Result<String> {
-    copy(&shell, &database, format).await
-}
-
-/// Puts a connection string on the clipboard (also used by the tray).
-pub async fn copy(shell: &Shell, database: &str, format: DsnFormatView) -> Result<String> {
-    let text = shell.connection_string(database, format).await?;
-    shell
-        .app
-        .clipboard()
-        .write_text(text.clone())
-        .map_err(|e| CommandError::new(format!("cannot use the clipboard: {e}")))?;
-    Ok(text)
+    shell.copy_connection_string(&database, format).await
 }
 
 #[tauri::command]
 pub async fn open_psql(shell: Shared<'_>, database: String) -> Result<()> {
-    let conninfo = shell.connection_string(&database, DsnFormatView::Keyword).await?;
-    let terminal = crate::terminal::Terminal::find()
-        .ok_or_else(|| CommandError::new("No terminal emulator found; copy the psql command instead."))?;
-    terminal.open_psql(&conninfo).map_err(|e| CommandError::new(format!("cannot open a terminal: {e}")))
+    shell.open_psql(&database).await
 }
 
 #[tauri::command]

@@ -9,9 +9,8 @@ use std::sync::Arc;
 
 use tapgate_core::{CoreEvent, Engine, SignInPolicy, next_event};
 use tapgate_desktop_model::countdown::{EXPIRING_SOON_SECS, next_redraw, seconds_left};
-use tapgate_desktop_model::tray::{self as tray_model, TrayContext};
+use tapgate_desktop_model::tray as tray_model;
 use tapgate_desktop_model::{NoticeLevel, Overview, UiEvent};
-use tauri::Manager;
 
 use crate::shell::{Shell, now_ms};
 use crate::tray::Tray;
@@ -76,17 +75,17 @@ struct Reminders {
 }
 
 /// Redraws the tray for the life of the app.
-pub async fn run_tray_clock(shell: Arc<Shell>, tray: Arc<Tray>, terminal_available: bool) {
+pub async fn run_tray_clock(shell: Arc<Shell>, tray: Arc<Tray>) {
     let mut reminders = Reminders::default();
     loop {
         let now = now_ms();
         let overview = shell.last_overview();
         if let Some(overview) = &overview {
-            let context = TrayContext { terminal_available, prompt_open: shell.prompts.current().is_some() };
+            let prompt_open = shell.prompts.current().is_some();
             tray.draw(
                 &shell.app,
-                &tray_model::menu(overview, context, now),
-                tray_model::icon_state(overview, context, now),
+                &tray_model::menu(overview, now),
+                tray_model::icon_state(overview, prompt_open, now),
             );
             remind(&shell, overview, now, &mut reminders).await;
         }
@@ -147,9 +146,4 @@ async fn remind(shell: &Arc<Shell>, overview: &Overview, now: i64, reminders: &m
             });
         }
     }
-}
-
-/// The shell from an app handle (it is managed from setup on).
-pub fn shell_of(app: &tauri::AppHandle) -> Arc<Shell> {
-    app.state::<Arc<Shell>>().inner().clone()
 }

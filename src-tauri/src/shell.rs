@@ -17,7 +17,8 @@ use tapgate_desktop_model::{
     AppMode, CommandError, ConnectionStrings, DatabaseView, DsnFormatView, IdpView, KeyKindView, Notice,
     NoticeLevel, Overview, UI_EVENT, UiEvent,
 };
-use tauri::{AppHandle, Emitter};
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_clipboard_manager::ClipboardExt;
 use tokio::sync::{Notify, RwLock};
 
 use crate::active::Active;
@@ -218,11 +219,14 @@ impl Shell {
         let active = self.active().await?;
         let idp =
             active.engine.config().db(database).map_err(|e| CommandError::new(e.to_string()))?.idp.clone();
-        self.sign_in_with(&active, &idp, SignInPolicy::Reuse, format!("Connect {database}"))
-            .await
-            .inspect_err(|e| {
-                self.status().db_errors.insert(database.to_string(), e.message.clone());
-            })?;
+        if let Err(e) =
+            self.sign_in_with(&active, &idp, SignInPolicy::Reuse, format!("Connect {database}")).await
+        {
+            // The card says why too, not only the IdP row.
+            self.status().db_errors.insert(database.to_string(), e.message.clone());
+            self.publish().await;
+            return Err(e);
+        }
         match active.forwarders.start(database).await {
             Ok(port) => {
                 self.status().db_errors.remove(database);
@@ -305,6 +309,28 @@ impl Shell {
             None => active.forwarders.stable_port(database).map_err(core_error)?,
         };
         Ok(connection_string(dsn_format(format), port, &db.dbname, &db.role))
+    }
+
+    /// Puts the connection string of `database` in `format` on the clipboard and returns it.
+    pub async fn copy_connection_string(
+        &self,
+        database: &str,
+        format: DsnFormatView,
+    ) -> Result<String, CommandError> {
+        let text = self.connection_string(database, format).await?;
+        self.app
+            .clipboard()
+            .write_text(text.clone())
+            .map_err(|e| CommandError::new(format!("cannot use the clipboard: {e}")))?;
+        Ok(text)
+    }
+
+    /// Starts psql for `database` in a terminal emulator.
+    pub async fn open_psql(&self, database: &str) -> Result<(), CommandError> {
+        let conninfo = self.connection_string(database, DsnFormatView::Keyword).await?;
+        let terminal = crate::terminal::Terminal::find()
+            .ok_or_else(|| CommandError::new("No terminal emulator found; copy the psql command instead."))?;
+        terminal.open_psql(&conninfo).map_err(|e| CommandError::new(format!("cannot open a terminal: {e}")))
     }
 
     /// Records a failed connection's reason for its card (from the event pump).
@@ -466,4 +492,9 @@ pub fn dsn_format(format: DsnFormatView) -> DsnFormat {
 /// An engine error as the one sentence a person sees.
 pub fn core_error(e: CoreError) -> CommandError {
     CommandError::new(e.to_string())
+}
+
+/// The shell from an app handle (it is managed from setup on).
+pub fn shell_of(app: &AppHandle) -> Arc<Shell> {
+    app.state::<Arc<Shell>>().inner().clone()
 }

@@ -138,20 +138,11 @@ impl TrayIconState {
     }
 }
 
-/// Options that are not part of the overview.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TrayContext {
-    /// A terminal emulator was found, so "Open psql in a terminal" can work.
-    pub terminal_available: bool,
-    /// A sign-in prompt waits for the person.
-    pub prompt_open: bool,
-}
-
 /// The whole menu for `overview` at `now_ms`.
-pub fn menu(overview: &Overview, context: TrayContext, now_ms: i64) -> Vec<TrayItem> {
+pub fn menu(overview: &Overview, now_ms: i64) -> Vec<TrayItem> {
     let mut items = Vec::new();
     for db in &overview.databases {
-        items.push(database_entry(overview, db, context, now_ms));
+        items.push(database_entry(overview, db, now_ms));
     }
     if matches!(overview.mode, AppMode::Unconfigured) {
         items.push(TrayItem::action(TrayAction::StartDemo, "Start the built-in demo", true));
@@ -179,7 +170,7 @@ pub fn menu(overview: &Overview, context: TrayContext, now_ms: i64) -> Vec<TrayI
     items
 }
 
-fn database_entry(overview: &Overview, db: &DatabaseView, context: TrayContext, now_ms: i64) -> TrayItem {
+fn database_entry(overview: &Overview, db: &DatabaseView, now_ms: i64) -> TrayItem {
     let idp = overview.idp(&db.idp);
     let name = &db.name;
     let connect_label = if db.listening { "Disconnect" } else { "Connect" };
@@ -215,7 +206,7 @@ fn database_entry(overview: &Overview, db: &DatabaseView, context: TrayContext, 
         TrayItem::action(
             TrayAction::OpenPsql(name.clone()),
             "Open psql in a terminal",
-            context.terminal_available && copy_enabled,
+            overview.terminal_available && copy_enabled,
         ),
     ];
     TrayItem::Submenu { id: format!("db:{name}"), label: database_label(db, idp, now_ms), items }
@@ -242,11 +233,12 @@ fn connections(n: u32) -> String {
 }
 
 /// The icon for `overview` at `now_ms`.
-pub fn icon_state(overview: &Overview, context: TrayContext, now_ms: i64) -> TrayIconState {
+/// `prompt_open`: a sign-in prompt waits for the person.
+pub fn icon_state(overview: &Overview, prompt_open: bool, now_ms: i64) -> TrayIconState {
     let errors = overview.databases.iter().any(|d| d.last_error.is_some())
         || overview.idps.iter().any(|i| i.last_error.is_some())
         || overview.config_error.is_some();
-    if context.prompt_open || errors {
+    if prompt_open || errors {
         return TrayIconState::Attention;
     }
     let listening: Vec<&DatabaseView> = overview.databases.iter().filter(|d| d.listening).collect();
@@ -350,18 +342,16 @@ mod tests {
 
     #[test]
     fn icon_follows_the_most_urgent_state() {
-        let ctx = TrayContext::default();
-        assert_eq!(icon_state(&overview(false, 0, None), ctx, NOW), TrayIconState::Idle);
-        assert_eq!(icon_state(&overview(true, 0, Some(900)), ctx, NOW), TrayIconState::Connected);
-        assert_eq!(icon_state(&overview(true, 0, Some(120)), ctx, NOW), TrayIconState::Expiring);
-        let prompting = TrayContext { prompt_open: true, ..ctx };
-        assert_eq!(icon_state(&overview(true, 0, Some(900)), prompting, NOW), TrayIconState::Attention);
+        assert_eq!(icon_state(&overview(false, 0, None), false, NOW), TrayIconState::Idle);
+        assert_eq!(icon_state(&overview(true, 0, Some(900)), false, NOW), TrayIconState::Connected);
+        assert_eq!(icon_state(&overview(true, 0, Some(120)), false, NOW), TrayIconState::Expiring);
+        assert_eq!(icon_state(&overview(true, 0, Some(900)), true, NOW), TrayIconState::Attention);
     }
 
     #[test]
     fn menu_has_database_idp_and_app_entries_whose_ids_round_trip() {
         let o = overview(true, 1, Some(900));
-        let items = menu(&o, TrayContext { terminal_available: true, prompt_open: false }, NOW);
+        let items = menu(&o, NOW);
         let labels: Vec<&str> = items.iter().filter_map(TrayItem::label).collect();
         assert_eq!(
             labels,
@@ -390,8 +380,8 @@ mod tests {
 
     #[test]
     fn shape_ignores_labels_so_countdowns_update_in_place() {
-        let a = menu(&overview(true, 0, Some(900)), TrayContext::default(), NOW);
-        let b = menu(&overview(false, 0, None), TrayContext::default(), NOW);
+        let a = menu(&overview(true, 0, Some(900)), NOW);
+        let b = menu(&overview(false, 0, None), NOW);
         assert_ne!(a, b);
         assert_eq!(shape(&a), shape(&b));
     }
