@@ -127,37 +127,60 @@ fn read_history(filter: &HistoryFilter) -> Result<HistoryPage> {
     Ok(HistoryPage { rows: rows.into_iter().take(limit).collect(), per_day })
 }
 
+// The settings commands read and write config.toml on a blocking thread (`on_config_file`):
+// a slow disk never stalls the window's main thread or the async runtime.
+
 #[tauri::command]
-pub fn get_settings(shell: Shared<'_>) -> Result<SettingsView> {
-    let document = ConfigDocument::load(&shell.config_path).map_err(config_error)?;
-    Ok(settings_view(&document))
+pub async fn get_settings(shell: Shared<'_>) -> Result<SettingsView> {
+    on_config_file(&shell, |path| Ok(settings_view(&ConfigDocument::load(path).map_err(config_error)?))).await
 }
 
 #[tauri::command]
-pub fn check_settings(shell: Shared<'_>, change: SettingsChange) -> Result<Vec<FieldError>> {
-    let mut document = ConfigDocument::load(&shell.config_path).map_err(config_error)?;
-    if let Err(e) = apply(&mut document, &change) {
-        return Ok(vec![e]);
-    }
-    Ok(document.validate().err().unwrap_or_default())
+pub async fn check_settings(shell: Shared<'_>, change: SettingsChange) -> Result<Vec<FieldError>> {
+    on_config_file(&shell, move |path| {
+        let mut document = ConfigDocument::load(path).map_err(config_error)?;
+        if let Err(e) = apply(&mut document, &change) {
+            return Ok(vec![e]);
+        }
+        Ok(document.validate().err().unwrap_or_default())
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn save_settings(shell: Shared<'_>, change: SettingsChange) -> Result<SettingsView> {
-    let mut document = ConfigDocument::load(&shell.config_path).map_err(config_error)?;
-    apply(&mut document, &change).map_err(|e| CommandError::fields(vec![e]))?;
-    let config = document.save().map_err(config_error)?;
+    let (config, view) = on_config_file(&shell, move |path| {
+        let mut document = ConfigDocument::load(path).map_err(config_error)?;
+        apply(&mut document, &change).map_err(|e| CommandError::fields(vec![e]))?;
+        let config = document.save().map_err(config_error)?;
+        Ok((config, settings_view(&document)))
+    })
+    .await?;
     reload(&shell, config).await?;
-    Ok(settings_view(&document))
+    Ok(view)
 }
 
 #[tauri::command]
 pub async fn import_config(shell: Shared<'_>, path: String) -> Result<ImportSummary> {
-    let mut document = ConfigDocument::load(&shell.config_path).map_err(config_error)?;
-    let summary = document.import(Path::new(&path)).map_err(config_error)?;
-    let config = document.save().map_err(config_error)?;
+    let (config, summary) = on_config_file(&shell, move |config_path| {
+        let mut document = ConfigDocument::load(config_path).map_err(config_error)?;
+        let summary = document.import(Path::new(&path)).map_err(config_error)?;
+        Ok((document.save().map_err(config_error)?, summary))
+    })
+    .await?;
     reload(&shell, config).await?;
     Ok(summary)
+}
+
+/// Runs `work` on the user's config file on a blocking thread.
+async fn on_config_file<T: Send + 'static>(
+    shell: &Shell,
+    work: impl FnOnce(&Path) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let path = shell.config_path.clone();
+    tauri::async_runtime::spawn_blocking(move || work(&path))
+        .await
+        .map_err(|e| CommandError::new(format!("editing the settings failed: {e}")))?
 }
 
 #[tauri::command]
@@ -206,9 +229,7 @@ fn settings_view(document: &ConfigDocument) -> SettingsView {
     }
 }
 
+/// A config error as form errors (a refusal's field errors, or one error for the whole file).
 fn config_error(e: ConfigError) -> CommandError {
-    match e {
-        ConfigError::Rejected { errors, .. } => CommandError::fields(errors),
-        other => CommandError::new(other.to_string()),
-    }
+    CommandError::fields(e.field_errors())
 }

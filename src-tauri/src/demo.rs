@@ -61,7 +61,7 @@ async fn bring_up(shell: &Arc<Shell>) -> Result<(DemoEnvironment, Config), Strin
     let environment = DemoEnvironment::start(&dir, &binaries, &progress, &CancellationToken::new())
         .await
         .map_err(|e| e.to_string())?;
-    match Config::load(&environment.config_path()) {
+    match crate::shell::load_config(environment.config_path()).await {
         Ok(config) => Ok((environment, config)),
         Err(e) => {
             environment.stop(&Silent).await;

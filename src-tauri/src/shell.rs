@@ -114,7 +114,7 @@ impl Shell {
 
     /// Loads the user's config file: configured, unconfigured (no file) or config error.
     pub async fn load_user_config(self: &Arc<Self>) {
-        match Config::load(&self.config_path) {
+        match load_config(self.config_path.clone()).await {
             Ok(config) => {
                 if let Err(e) = self.activate(config, AppMode::Configured).await {
                     self.config_failed(e.message);
@@ -142,7 +142,7 @@ impl Shell {
         }
         let path = self.config_path.display().to_string();
         let running = self.active.read().await.clone();
-        match Config::load(&self.config_path) {
+        match load_config(self.config_path.clone()).await {
             Ok(config) => {
                 let unchanged = running.as_ref().is_some_and(|active| {
                     let current = active.engine.config();
@@ -470,6 +470,14 @@ impl Shell {
             demo.stop(&tapgate_demo::progress::Silent).await;
         }
     }
+}
+
+/// Loads and validates a config file on a blocking thread (file reads stay off the runtime).
+pub async fn load_config(path: PathBuf) -> Result<Config, ConfigError> {
+    let shown = path.clone();
+    tauri::async_runtime::spawn_blocking(move || Config::load(&path)).await.unwrap_or_else(|e| {
+        Err(ConfigError::Read { path: shown, source: std::io::Error::other(e.to_string()) })
+    })
 }
 
 /// Milliseconds since the Unix epoch on this machine's clock.
