@@ -112,18 +112,9 @@ pub fn per_day(rows: &[HistoryRow], now_ms: i64, utc_offset_minutes: i32) -> Vec
     days
 }
 
-/// `YYYY-MM-DD` of a day counted from 1970-01-01 (Howard Hinnant's civil-from-days algorithm).
+/// `YYYY-MM-DD` of a day counted from 1970-01-01.
 fn civil_date(days_since_epoch: i64) -> String {
-    let z = days_since_epoch + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    iso_utc(days_since_epoch * 86_400_000)[..10].to_string()
 }
 
 /// The rows as CSV (RFC 4180), a header first; times in UTC ISO 8601.
@@ -171,11 +162,11 @@ pub fn export_file_name(now_ms: i64) -> String {
     format!("tapgate-history-{}.csv", iso_utc(now_ms).replace(':', ""))
 }
 
+/// `2026-11-27T12:00:00Z` (humantime's RFC 3339, as the CLI prints times); times before 1970
+/// (a broken clock) read as 1970.
 fn iso_utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let day = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    format!("{}T{:02}:{:02}:{:02}Z", civil_date(day), rem / 3600, rem % 3600 / 60, rem % 60)
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(time).to_string()
 }
 
 #[cfg(test)]
