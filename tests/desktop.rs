@@ -172,7 +172,7 @@ fn processes() -> Vec<(u32, u32, u32, char)> {
 }
 
 /// Every live descendant of `root`, and every member of the process group `root` leads.
-fn descendants(root: u32) -> Vec<u32> {
+pub fn descendants(root: u32) -> Vec<u32> {
     let all = processes();
     let mut found: Vec<u32> = all.iter().filter(|p| p.2 == root && p.0 != root).map(|p| p.0).collect();
     let mut frontier = vec![root];

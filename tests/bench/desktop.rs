@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tapgate_e2e::desktop::{Display, MenuEntry, TrayReader, artifacts_dir};
+use tapgate_e2e::desktop::{Display, MenuEntry, TrayReader, artifacts_dir, descendants};
 use tapgate_e2e::{DevIdp, DevIdpOptions, Person, bin};
 
 fn main() {
@@ -167,17 +167,7 @@ fn find<'a>(menu: &'a [MenuEntry], label: &str) -> Option<&'a MenuEntry> {
 /// `pid` and all its descendants (WebKitWebProcess, WebKitNetworkProcess, …).
 fn process_tree(pid: u32) -> Vec<u32> {
     let mut tree = vec![pid];
-    let mut i = 0;
-    while i < tree.len() {
-        let parent = tree[i];
-        for task in std::fs::read_dir(format!("/proc/{parent}/task")).into_iter().flatten().flatten() {
-            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            tree.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
-        }
-        i += 1;
-    }
-    tree.sort_unstable();
-    tree.dedup();
+    tree.extend(descendants(pid));
     tree
 }
 
