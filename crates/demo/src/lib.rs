@@ -12,7 +12,8 @@
 //! - [`processes`]: child processes in their own process group, signals, bounded stops.
 //! - `idp`: the dev IdP and the demo user's software key.
 //! - `certs`: the demo CA and the PostgreSQL server certificate (rcgen).
-//! - `postgres`: finding or installing PostgreSQL 18; the cluster, its settings and schema.
+//! - `postgres`: finding or installing PostgreSQL 18; the cluster, its settings, TLS, start and
+//!   stop, and schema, one file per step under `postgres/`.
 //! - [`error`]: [`DemoError`], the one error type of this crate.
 
 pub mod binaries;
