@@ -4,11 +4,12 @@
 //! Screenshots land in `target/e2e/`.
 
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 
 use tapgate_e2e::desktop::{
-    DesktopOptions, DesktopSession, Display, MenuEntry, Notifications, artifacts_dir, exclusive,
-    process_alive,
+    DesktopOptions, DesktopSession, Display, MenuEntry, Notifications, TrayReader, artifacts_dir, exclusive,
+    wait_for_exit, wait_for_exits, wait_until,
 };
 use tapgate_e2e::pg::{psql_client, psql_via_forwarder as psql};
 use tapgate_e2e::pg18::{Pg18Options, Pg18Server};
@@ -83,57 +84,137 @@ fn labels(menu: &[MenuEntry]) -> Vec<String> {
     menu.iter().filter(|e| !e.separator).map(|e| e.label.clone()).collect()
 }
 
+/// Runs one named step of a scenario; a failure inside it (any panic) fails the test as that
+/// step, so the report says which step broke and why.
+#[track_caller]
+fn step<T>(name: &str, run: impl FnOnce() -> T) -> T {
+    match std::panic::catch_unwind(AssertUnwindSafe(run)) {
+        Ok(value) => value,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("(a panic without a message)");
+            panic!("step {name:?} failed: {why}");
+        }
+    }
+}
+
+/// The person's walk through the app, one step after another: each step needs the state the
+/// previous ones left (one app per session bus, sessions one at a time), so they run in one test
+/// and each fails by name.
 #[test]
 fn a_person_connects_through_the_desktop_app_and_sees_it_in_the_window_tray_and_notifications() {
     let site = Site::new();
     let config = std::fs::read_to_string(&site.person.config).unwrap();
     site.person.write_config(&format!("{MY_COMMENT}\n{config}"));
-    let idp = site.person.idp_name.clone();
-    let mut app = DesktopSession::start(DesktopOptions::for_person(&site.person));
-    let diag = |app: &DesktopSession| format!("{}\nserver log:\n{}", app.diagnostics(), site.pg.log());
+    let walk = Walk::new(&site);
+    let app = step("start the app", || DesktopSession::start(DesktopOptions::for_person(&site.person)));
 
-    // 1. The window opens on the databases, prod among them, not connected.
-    app.wait_for("db-card-prod", LONG);
-    app.wait_text("db-status-prod", SHORT, |t| t == "stopped");
-    app.screenshot("databases.png");
-
-    // 2. Connect: the software key's sign-in prompt, then the forwarder listens.
-    app.click("connect-prod", SHORT);
-    app.wait_for("prompt", SHORT);
-    let message = app.wait_text("prompt-message", SHORT, |t| !t.is_empty());
-    let prompt_message = format!("Approve the sign-in to {idp} with the software key");
-    assert_eq!(message, prompt_message, "{}", diag(&app));
-    app.screenshot("prompt.png");
-    app.click("prompt-approve", SHORT);
-    app.wait_text("db-status-prod", LONG, |t| t == "listening");
-    let address = app.wait_text("local-address-prod", SHORT, |t| t.starts_with("127.0.0.1:"));
-    let port: u16 = address
-        .strip_prefix("127.0.0.1:")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("local address {address:?} has no port"));
-    assert!(!app.exists("prompt"), "the prompt stayed open after approving\n{}", diag(&app));
-
-    let run = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
-    assert!(run.ok(), "psql through {address} failed: {run:?}\n{}", diag(&app));
-    assert_eq!(run.stdout.trim(), "app_rw");
-    app.screenshot("databases-connected.png");
-
-    // 3. The IdP's countdown runs.
-    let countdown = format!("countdown-{idp}");
-    let first = app.wait_text(&countdown, SHORT, is_countdown);
-    let first_read = Instant::now();
-    let second = app.wait_text(&countdown, SHORT, |t| {
-        first_read.elapsed() >= Duration::from_millis(1500) && !t.is_empty()
+    step("1. the window opens on the databases", || walk.window_opens_on_the_databases(&app));
+    let port = step("2. connect: the sign-in prompt, then the forwarder", || walk.connect(&app));
+    step("3. the IdP's countdown runs", || walk.countdown_runs(&app));
+    step("4. history shows the psql session and the chart", || walk.history(&app));
+    step("5. copy puts the connection string on the clipboard", || walk.copy_connection_string(&app, port));
+    // The tray's verdicts are asserted at the end, so one run also reports on everything after.
+    let (tray, tray_connected) = step("6. the tray menu over D-Bus", || walk.tray_while_connected(&app));
+    step("6a. a click on the tray icon opens the menu", || walk.tray_menu_on_screen(&app));
+    step("6b. tapgate status sees the app's forwarder", || walk.status_lists_the_forwarder(port));
+    step("7. signed out, a client's connection brings the prompt back", || {
+        walk.sign_out_then_connect(&app, port)
     });
-    assert!(is_countdown(&second), "countdown shows {second:?}");
-    assert_ne!(first, second, "the countdown did not move in {:?}", first_read.elapsed());
+    step("8. the notifications the person got", || walk.notifications(&app, port));
+    step("9. settings, start at login", || walk.start_at_login(&app, &tray));
+    step("9b. a second launch brings the running app forward", || walk.second_launch(&app));
+    step("10. disconnect closes the port", || walk.disconnect(&app, port));
+    step("10b. settings save prod's new role", || walk.change_the_role(&app));
+    let tray_disconnected = step("11. the tray menu after Disconnect", || {
+        tray.poll(SHORT, |menu| tray_shows_stopped(menu, &walk.idp)).err()
+    });
+    step("11b. ending the session stops everything it started", || walk.end(app));
+    step("12. the tray menu while connected and after Disconnect", || {
+        let problems: Vec<String> =
+            [("while prod was connected", tray_connected), ("after Disconnect", tray_disconnected)]
+                .into_iter()
+                .filter_map(|(when, problem)| {
+                    problem.map(|p| format!("{when}, the tray menu was wrong: {p}"))
+                })
+                .collect();
+        assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    });
+}
 
-    // 4. History: the psql session, and the chart.
-    app.click("nav-history", SHORT);
-    app.wait_for("history-table", SHORT);
-    let rows = {
-        let app = &app;
-        tapgate_e2e::desktop::wait_until(
+/// What the steps of the walk share: the site and what the person expects to see.
+struct Walk<'a> {
+    site: &'a Site,
+    idp: String,
+    /// The prompt's text, in the window and as a notification.
+    prompt_message: String,
+    /// The `data-testid` of the IdP's countdown.
+    countdown: String,
+}
+
+impl<'a> Walk<'a> {
+    fn new(site: &'a Site) -> Walk<'a> {
+        let idp = site.person.idp_name.clone();
+        Walk {
+            site,
+            prompt_message: format!("Approve the sign-in to {idp} with the software key"),
+            countdown: format!("countdown-{idp}"),
+            idp,
+        }
+    }
+
+    /// The app's diagnostics and the server's log, for failure messages.
+    fn diag(&self, app: &DesktopSession) -> String {
+        format!("{}\nserver log:\n{}", app.diagnostics(), self.site.pg.log())
+    }
+
+    /// The window opens on the databases, prod among them, not connected.
+    fn window_opens_on_the_databases(&self, app: &DesktopSession) {
+        app.wait_for("db-card-prod", LONG);
+        app.wait_text("db-status-prod", SHORT, |t| t == "stopped");
+        app.screenshot("databases.png");
+    }
+
+    /// Connect: the software key's sign-in prompt, then the forwarder listens and psql gets
+    /// through it. Returns the forwarder's port.
+    fn connect(&self, app: &DesktopSession) -> u16 {
+        app.click("connect-prod", SHORT);
+        app.wait_for("prompt", SHORT);
+        let message = app.wait_text("prompt-message", SHORT, |t| !t.is_empty());
+        assert_eq!(message, self.prompt_message, "{}", self.diag(app));
+        app.screenshot("prompt.png");
+        app.click("prompt-approve", SHORT);
+        app.wait_text("db-status-prod", LONG, |t| t == "listening");
+        let address = app.wait_text("local-address-prod", SHORT, |t| t.starts_with("127.0.0.1:"));
+        let port: u16 = address
+            .strip_prefix("127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("local address {address:?} has no port"));
+        assert!(!app.exists("prompt"), "the prompt stayed open after approving\n{}", self.diag(app));
+
+        let run = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
+        assert!(run.ok(), "psql through {address} failed: {run:?}\n{}", self.diag(app));
+        assert_eq!(run.stdout.trim(), "app_rw");
+        app.screenshot("databases-connected.png");
+        port
+    }
+
+    /// The IdP's countdown runs: it shows a countdown, and then another one.
+    fn countdown_runs(&self, app: &DesktopSession) {
+        let first = app.wait_text(&self.countdown, SHORT, is_countdown);
+        let second = app.wait_text(&self.countdown, SHORT, |t| !t.is_empty() && t != first);
+        assert!(is_countdown(&second), "countdown shows {second:?}");
+        assert_ne!(first, second, "the countdown did not move");
+    }
+
+    /// History: the psql session, and the chart.
+    fn history(&self, app: &DesktopSession) {
+        app.click("nav-history", SHORT);
+        app.wait_for("history-table", SHORT);
+        let rows = wait_until(
             "a history row for prod by psql",
             SHORT,
             || {
@@ -141,169 +222,185 @@ fn a_person_connects_through_the_desktop_app_and_sees_it_in_the_window_tray_and_
                 rows.iter().any(|r| r.contains("prod") && r.contains("psql")).then_some(rows)
             },
             || format!("rows: {:?}\n{}", app.texts("history-row"), app.diagnostics()),
-        )
-    };
-    assert!(!rows.is_empty());
-    assert!(app.exists("history-chart"), "no history chart\n{}", diag(&app));
-    app.screenshot("history.png");
-
-    // 5. Copy the connection string; it is on the X clipboard.
-    app.click("nav-databases", SHORT);
-    app.click("copy-uri-prod", SHORT);
-    let uri = format!("postgresql://app_rw@127.0.0.1:{port}/postgres?sslmode=disable");
-    tapgate_e2e::desktop::wait_until(
-        "the connection string on the clipboard",
-        SHORT,
-        || (app.display().clipboard().as_deref() == Some(uri.as_str())).then_some(()),
-        || format!("clipboard: {:?}\n{}", app.display().clipboard(), app.diagnostics()),
-    );
-
-    // 6. The tray menu, read over D-Bus as a tray host would. Its verdict is asserted at the
-    //    end, so one run also reports on everything after it.
-    let tray = app.tray();
-    let tray_connected = tray.poll(SHORT, |menu| tray_shows_connected(menu, &idp)).err();
-
-    // 6a. The same menu as a tray host draws it: a click on the icon opens it.
-    let changed = app.display().screenshot_tray_menu(&artifacts_dir().join("tray-menu.png"));
-    assert!(
-        changed > 2_000,
-        "clicking the tray icon showed no menu ({changed} pixels changed)\n{}",
-        diag(&app)
-    );
-
-    // 6b. `tapgate status` in a terminal sees the app's forwarder.
-    let status = site.person.tapgate(&["status", "--json"]);
-    status.expect_ok();
-    let processes = status.json()["processes"].as_array().cloned().unwrap_or_default();
-    let seen = processes.iter().any(|p| {
-        p["program"] == "tapgate-desktop"
-            && p["forwarders"].as_array().is_some_and(|f| {
-                f.iter().any(|f| f["database"] == "prod" && f["local_port"] == u64::from(port))
-            })
-    });
-    assert!(seen, "tapgate status does not list the app's forwarder on {port}: {}", status.stdout);
-
-    // 7. Signed out, the forwarder still listens; a client's connection brings the prompt back.
-    app.click(&format!("sign-out-{idp}"), SHORT);
-    app.wait_text(&countdown, SHORT, |t| t == "signed out");
-    assert_eq!(app.text("db-status-prod").as_deref(), Some("listening"), "{}", diag(&app));
-    // psql waits in the background (killed after a minute); connect_timeout is generous, as
-    // the person takes a moment to approve.
-    let client = std::thread::spawn(move || {
-        let conninfo = format!(
-            "host=127.0.0.1 port={port} dbname=postgres user=app_rw sslmode=disable connect_timeout=60"
         );
-        psql_client(&conninfo, None, &["-tA", "-c", "select current_user"])
-    });
-    app.wait_for("prompt", LONG);
-    assert_eq!(app.wait_text("prompt-message", SHORT, |t| !t.is_empty()), prompt_message);
-    app.click("prompt-approve", SHORT);
-    let run = client.join().unwrap();
-    assert!(run.ok(), "psql after the prompt failed: {run:?}\n{}", diag(&app));
-    assert_eq!(run.stdout.trim(), "app_rw");
-    app.wait_text(&countdown, SHORT, is_countdown);
-
-    // 8. The notifications the person got.
-    let ready = format!("prod ready on 127.0.0.1:{port}");
-    app.notifications().wait_for(&format!("{ready:?}"), SHORT, |n| n.summary == ready);
-    let prompts = app.notifications().all().into_iter().filter(|n| n.summary == prompt_message).count();
-    assert!(prompts >= 2, "expected the prompt as a notification twice:\n{:#?}", app.notifications().all());
-
-    // 9. Settings, and the whole screen.
-    app.click("nav-settings", SHORT);
-    app.wait_for("settings-view", SHORT);
-    app.screenshot("settings.png");
-
-    // Start at login: an XDG autostart entry that starts the app hidden, and the tray's check.
-    app.click("autostart", SHORT);
-    let entry = site.person.home.path().join(".config/autostart/Tapgate.desktop");
-    let text = tapgate_e2e::desktop::wait_until(
-        &format!("the autostart entry {}", entry.display()),
-        SHORT,
-        || std::fs::read_to_string(&entry).ok(),
-        || app.diagnostics(),
-    );
-    assert!(text.contains("tapgate-desktop") && text.contains("--hidden"), "autostart entry:\n{text}");
-    tray.wait_until("has Start at login checked", SHORT, |menu| {
-        match menu.iter().find(|e| e.label == "Start at login").and_then(|e| e.checked) {
-            Some(true) => Ok(()),
-            other => Err(format!("Start at login checked: {other:?}")),
-        }
-    });
-
-    // Single instance: a second launch hands over to the running app and exits; the running
-    // app comes forward on its Databases view.
-    let second = app.launch_again(SHORT);
-    assert!(second.success(), "the second launch failed: {second:?}");
-    app.wait_for("db-card-prod", SHORT);
-    assert!(!app.exists("settings-view"), "the running app did not come forward\n{}", diag(&app));
-    app.display().screenshot(&artifacts_dir().join("screen.png"));
-
-    // 10. Disconnect: the port closes.
-    app.click("nav-databases", SHORT);
-    app.click("disconnect-prod", SHORT);
-    app.wait_text("db-status-prod", SHORT, |t| t == "stopped");
-    tapgate_e2e::desktop::wait_until(
-        &format!("127.0.0.1:{port} to refuse connections"),
-        SHORT,
-        || TcpStream::connect(("127.0.0.1", port)).is_err().then_some(()),
-        || app.diagnostics(),
-    );
-
-    // 10b. Settings: change prod's default role in the form; config.toml gets it, with the
-    //      person's own comment kept, and the window shows the new role.
-    app.click("nav-settings", SHORT);
-    app.click("edit-db-prod", SHORT);
-    app.type_into("db-field-role", "app_ro");
-    app.click("save-settings", SHORT);
-    let saved = tapgate_e2e::desktop::wait_until(
-        "config.toml to have the new role",
-        SHORT,
-        || std::fs::read_to_string(&site.person.config).ok().filter(|t| t.contains("role = \"app_ro\"")),
-        || {
-            format!(
-                "config:\n{}\n{}",
-                std::fs::read_to_string(&site.person.config).unwrap_or_default(),
-                app.diagnostics()
-            )
-        },
-    );
-    assert!(saved.contains(MY_COMMENT), "the person's comment was lost:\n{saved}");
-    app.click("nav-databases", SHORT);
-    tapgate_e2e::desktop::wait_until(
-        "prod's card to show the new role",
-        SHORT,
-        || app.text_content("db-card-prod").filter(|t| t.contains("app_ro · also app_rw")),
-        || format!("card: {:?}", app.text_content("db-card-prod")),
-    );
-
-    // 11. Ending the session closes the app; nothing of this test keeps running.
-    let tray_disconnected = tray.poll(SHORT, |menu| tray_shows_stopped(menu, &idp)).err();
-    let started = app.processes();
-    assert!(
-        started.iter().any(|(_, name)| name == "tapgate-desktop"),
-        "the app is not among the session's processes: {started:?}"
-    );
-    if let Err(e) = app.end_session(SHORT) {
-        panic!("{e}\n{}", app.diagnostics());
-    }
-    drop(app);
-    let deadline = Instant::now() + SHORT;
-    loop {
-        let left: Vec<&(u32, String)> = started.iter().filter(|(pid, _)| process_alive(*pid)).collect();
-        if left.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "still running after the test: {left:?}");
-        std::thread::sleep(Duration::from_millis(100));
+        assert!(!rows.is_empty());
+        assert!(app.exists("history-chart"), "no history chart\n{}", self.diag(app));
+        app.screenshot("history.png");
     }
 
-    let tray_problems: Vec<String> =
-        [("while prod was connected", tray_connected), ("after Disconnect", tray_disconnected)]
-            .into_iter()
-            .filter_map(|(when, problem)| problem.map(|p| format!("{when}, the tray menu was wrong: {p}")))
-            .collect();
-    assert!(tray_problems.is_empty(), "{}", tray_problems.join("\n\n"));
+    /// Copy the connection string; it is on the X clipboard.
+    fn copy_connection_string(&self, app: &DesktopSession, port: u16) {
+        app.click("nav-databases", SHORT);
+        app.click("copy-uri-prod", SHORT);
+        let uri = format!("postgresql://app_rw@127.0.0.1:{port}/postgres?sslmode=disable");
+        wait_until(
+            "the connection string on the clipboard",
+            SHORT,
+            || (app.display().clipboard().as_deref() == Some(uri.as_str())).then_some(()),
+            || format!("clipboard: {:?}\n{}", app.display().clipboard(), app.diagnostics()),
+        );
+    }
+
+    /// The tray menu, read over D-Bus as a tray host would: the reader, and what was wrong with
+    /// the menu while prod was connected (asserted at the end of the walk).
+    fn tray_while_connected(&self, app: &DesktopSession) -> (TrayReader, Option<String>) {
+        let tray = app.tray();
+        let problem = tray.poll(SHORT, |menu| tray_shows_connected(menu, &self.idp)).err();
+        (tray, problem)
+    }
+
+    /// The same menu as a tray host draws it: a click on the icon opens it.
+    fn tray_menu_on_screen(&self, app: &DesktopSession) {
+        let changed = app.screenshot_tray_menu(&artifacts_dir().join("tray-menu.png"));
+        assert!(
+            changed > 2_000,
+            "clicking the tray icon showed no menu ({changed} pixels changed)\n{}",
+            self.diag(app)
+        );
+    }
+
+    /// `tapgate status` in a terminal sees the app's forwarder.
+    fn status_lists_the_forwarder(&self, port: u16) {
+        let status = self.site.person.tapgate(&["status", "--json"]);
+        status.expect_ok();
+        let processes = status.json()["processes"].as_array().cloned().unwrap_or_default();
+        let seen = processes.iter().any(|p| {
+            p["program"] == "tapgate-desktop"
+                && p["forwarders"].as_array().is_some_and(|f| {
+                    f.iter().any(|f| f["database"] == "prod" && f["local_port"] == u64::from(port))
+                })
+        });
+        assert!(seen, "tapgate status does not list the app's forwarder on {port}: {}", status.stdout);
+    }
+
+    /// Signed out, the forwarder still listens; a client's connection brings the prompt back.
+    fn sign_out_then_connect(&self, app: &DesktopSession, port: u16) {
+        app.click(&format!("sign-out-{}", self.idp), SHORT);
+        app.wait_text(&self.countdown, SHORT, |t| t == "signed out");
+        assert_eq!(app.text("db-status-prod").as_deref(), Some("listening"), "{}", self.diag(app));
+        // psql waits in the background (killed after a minute); connect_timeout is generous, as
+        // the person takes a moment to approve.
+        let client = std::thread::spawn(move || {
+            let conninfo = format!(
+                "host=127.0.0.1 port={port} dbname=postgres user=app_rw sslmode=disable connect_timeout=60"
+            );
+            psql_client(&conninfo, None, &["-tA", "-c", "select current_user"])
+        });
+        app.wait_for("prompt", LONG);
+        assert_eq!(app.wait_text("prompt-message", SHORT, |t| !t.is_empty()), self.prompt_message);
+        app.click("prompt-approve", SHORT);
+        let run = client.join().unwrap();
+        assert!(run.ok(), "psql after the prompt failed: {run:?}\n{}", self.diag(app));
+        assert_eq!(run.stdout.trim(), "app_rw");
+        app.wait_text(&self.countdown, SHORT, is_countdown);
+    }
+
+    /// The notifications the person got: prod ready, and the prompt twice.
+    fn notifications(&self, app: &DesktopSession, port: u16) {
+        let ready = format!("prod ready on 127.0.0.1:{port}");
+        app.notifications().wait_for(&format!("{ready:?}"), SHORT, |n| n.summary == ready);
+        let prompts =
+            app.notifications().all().into_iter().filter(|n| n.summary == self.prompt_message).count();
+        assert!(
+            prompts >= 2,
+            "expected the prompt as a notification twice:\n{:#?}",
+            app.notifications().all()
+        );
+    }
+
+    /// Settings; Start at login writes an XDG autostart entry that starts the app hidden, and
+    /// the tray's item is checked.
+    fn start_at_login(&self, app: &DesktopSession, tray: &TrayReader) {
+        app.click("nav-settings", SHORT);
+        app.wait_for("settings-view", SHORT);
+        app.screenshot("settings.png");
+
+        app.click("autostart", SHORT);
+        let entry = self.site.person.home.path().join(".config/autostart/Tapgate.desktop");
+        let text = wait_until(
+            &format!("the autostart entry {}", entry.display()),
+            SHORT,
+            || std::fs::read_to_string(&entry).ok(),
+            || app.diagnostics(),
+        );
+        assert!(text.contains("tapgate-desktop") && text.contains("--hidden"), "autostart entry:\n{text}");
+        tray.wait_until("has Start at login checked", SHORT, |menu| {
+            match menu.iter().find(|e| e.label == "Start at login").and_then(|e| e.checked) {
+                Some(true) => Ok(()),
+                other => Err(format!("Start at login checked: {other:?}")),
+            }
+        });
+    }
+
+    /// Single instance: a second launch hands over to the running app and exits; the running
+    /// app comes forward on its Databases view. Then the whole screen.
+    fn second_launch(&self, app: &DesktopSession) {
+        let second = app.launch_again(SHORT);
+        assert!(second.success(), "the second launch failed: {second:?}");
+        app.wait_for("db-card-prod", SHORT);
+        assert!(!app.exists("settings-view"), "the running app did not come forward\n{}", self.diag(app));
+        app.display().screenshot(&artifacts_dir().join("screen.png"));
+    }
+
+    /// Disconnect: the port closes.
+    fn disconnect(&self, app: &DesktopSession, port: u16) {
+        app.click("nav-databases", SHORT);
+        app.click("disconnect-prod", SHORT);
+        app.wait_text("db-status-prod", SHORT, |t| t == "stopped");
+        wait_until(
+            &format!("127.0.0.1:{port} to refuse connections"),
+            SHORT,
+            || TcpStream::connect(("127.0.0.1", port)).is_err().then_some(()),
+            || app.diagnostics(),
+        );
+    }
+
+    /// Settings: change prod's default role in the form; config.toml gets it, with the
+    /// person's own comment kept, and the window shows the new role.
+    fn change_the_role(&self, app: &DesktopSession) {
+        let config = &self.site.person.config;
+        app.click("nav-settings", SHORT);
+        app.click("edit-db-prod", SHORT);
+        app.type_into("db-field-role", "app_ro");
+        app.click("save-settings", SHORT);
+        let saved = wait_until(
+            "config.toml to have the new role",
+            SHORT,
+            || std::fs::read_to_string(config).ok().filter(|t| t.contains("role = \"app_ro\"")),
+            || {
+                format!(
+                    "config:\n{}\n{}",
+                    std::fs::read_to_string(config).unwrap_or_default(),
+                    app.diagnostics()
+                )
+            },
+        );
+        assert!(saved.contains(MY_COMMENT), "the person's comment was lost:\n{saved}");
+        app.click("nav-databases", SHORT);
+        wait_until(
+            "prod's card to show the new role",
+            SHORT,
+            || app.text_content("db-card-prod").filter(|t| t.contains("app_ro · also app_rw")),
+            || format!("card: {:?}", app.text_content("db-card-prod")),
+        );
+    }
+
+    /// Ending the session closes the app; nothing the session started keeps running.
+    fn end(&self, mut app: DesktopSession) {
+        let started = app.processes();
+        assert!(
+            started.iter().any(|(_, name)| name == "tapgate-desktop"),
+            "the app is not among the session's processes: {started:?}"
+        );
+        if let Err(e) = app.end_session(SHORT) {
+            panic!("{e}\n{}", app.diagnostics());
+        }
+        drop(app);
+        let pids: Vec<u32> = started.iter().map(|(pid, _)| *pid).collect();
+        let left = wait_for_exits(&pids, SHORT);
+        let left: Vec<&(u32, String)> = started.iter().filter(|(pid, _)| left.contains(pid)).collect();
+        assert!(left.is_empty(), "still running {SHORT:?} after the test: {left:?}");
+    }
 }
 
 /// The tray while prod listens and alice is signed in: `● prod — 14:32 left` (or its
@@ -442,7 +539,7 @@ fn quit_from_the_tray_lets_an_open_session_finish() {
 
     let client =
         std::thread::spawn(move || psql(port, "app_rw", &["-tA", "-c", "select pg_sleep(3), 'finished'"]));
-    tapgate_e2e::desktop::wait_until(
+    wait_until(
         "the card to show one open connection",
         SHORT,
         || (app.text_content("open-connections-prod").as_deref() == Some("1")).then_some(()),
@@ -468,12 +565,7 @@ fn quit_from_the_tray_lets_an_open_session_finish() {
 
     let run = client.join().unwrap();
     assert!(run.ok() && run.stdout.contains("finished"), "the open query did not finish: {run:?}");
-    tapgate_e2e::desktop::wait_until(
-        "the app to exit after Quit",
-        SHORT,
-        || (!process_alive(pid)).then_some(()),
-        || app.diagnostics(),
-    );
+    assert!(wait_for_exit(pid, SHORT), "the app still runs {SHORT:?} after Quit\n{}", app.diagnostics());
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "127.0.0.1:{port} still accepts connections");
     let status = site.person.tapgate(&["status", "--json"]);
     let processes = status.json()["processes"].as_array().cloned().unwrap_or_default();
@@ -510,7 +602,7 @@ fn the_app_follows_edits_of_the_config_file() {
 
     let good = std::fs::read_to_string(&site.person.config).unwrap();
     site.person.write_config(&format!("{good}\n[db.broken]\nhost = \n"));
-    let notice = tapgate_e2e::desktop::wait_until(
+    let notice = wait_until(
         "a notice about the broken edit",
         SHORT,
         || app.texts("notice").into_iter().find(|t| t.contains("last version")),
