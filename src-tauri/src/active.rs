@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tapgate_config::Config;
-use tapgate_core::{CoreError, Engine, ForwarderSet, PromptFor};
-use tapgate_store::TokenCache;
+use tapgate_core::{Context, Engine, ForwarderSet, PromptFor};
 
 /// The engine and forwarders of the configuration in use.
 pub struct Active {
@@ -17,18 +16,19 @@ pub struct Active {
 }
 
 impl Active {
-    /// Opens the token cache and builds the engine and (idle) forwarders for `config`.
-    pub async fn open(config: Config, prompt_for: PromptFor) -> Result<Active, CoreError> {
-        let cache = TokenCache::open().await;
-        let keyring_warning = match cache.backend() {
-            tapgate_store::CacheBackend::Memory { reason } => {
-                Some(format!("No OS keyring ({reason}): tokens are kept in memory until Tapgate quits."))
+    /// Opens the engine (token cache included) for `config` in `context` (the person's folders,
+    /// or the demo's own) and its idle forwarders.
+    pub async fn open(config: Config, context: Context, prompt_for: PromptFor) -> Active {
+        let engine = Arc::new(Engine::open(config, context).await);
+        let keyring_warning = engine.keyring_warning().map(|w| {
+            let mut w = w;
+            if let Some(first) = w.get_mut(0..1) {
+                first.make_ascii_uppercase();
             }
-            _ => None,
-        };
-        let engine = Arc::new(Engine::new(config, cache));
-        let forwarders = ForwarderSet::new(engine.clone(), prompt_for, "tapgate-desktop")?;
-        Ok(Active { engine, forwarders, keyring_warning })
+            w
+        });
+        let forwarders = ForwarderSet::new(engine.clone(), prompt_for, "tapgate-desktop");
+        Active { engine, forwarders, keyring_warning }
     }
 
     /// The config file this came from.

@@ -67,7 +67,8 @@ fn setup(app: &AppHandle, launched: Instant) -> anyhow::Result<()> {
     let config_path = tapgate_config::config_path(None)?;
     let notifier = Arc::new(Notifier::default());
     let prompts = Arc::new(PromptBroker::new(Arc::new(WindowSurface(app.clone()))));
-    let shell = Arc::new(Shell::new(app.clone(), config_path, prompts, notifier));
+    let person = tapgate_core::Context::new(tapgate_config::data_dir()?, tapgate_config::runtime_dir()?);
+    let shell = Arc::new(Shell::new(app.clone(), config_path, person, prompts, notifier));
     app.manage(shell.clone());
 
     // Started hidden (at login): no window, and no web view, until the person or a prompt needs one.

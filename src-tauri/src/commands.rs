@@ -6,13 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tapgate_config::{ConfigDocument, ConfigError, FieldError, ImportSummary};
-use tapgate_core::SignInPolicy;
+use tapgate_core::{ConnectionRecord, Engine, HistoryQuery, SignInPolicy};
 use tapgate_desktop_model::history::{self, HistoryRow};
 use tapgate_desktop_model::{
     AppMode, CommandError, DatabaseView, DsnFormatView, HistoryFilter, HistoryPage, Overview, PromptAnswer,
     PromptView, SettingsChange, SettingsView,
 };
-use tapgate_store::{HistoryQuery, HistoryReader, history_path};
 use tauri::State;
 
 use crate::shell::{Shell, now_ms};
@@ -71,16 +70,18 @@ pub fn answer_prompt(shell: Shared<'_>, id: u64, answer: PromptAnswer) {
 }
 
 #[tauri::command]
-pub async fn get_history(filter: HistoryFilter) -> Result<HistoryPage> {
-    tauri::async_runtime::spawn_blocking(move || read_history(&filter))
+pub async fn get_history(shell: Shared<'_>, filter: HistoryFilter) -> Result<HistoryPage> {
+    let engine = shell.active().await?.engine.clone();
+    tauri::async_runtime::spawn_blocking(move || read_history(&engine, &filter))
         .await
         .map_err(|e| CommandError::new(format!("reading the history failed: {e}")))?
 }
 
 #[tauri::command]
-pub async fn export_history_csv(filter: HistoryFilter) -> Result<String> {
+pub async fn export_history_csv(shell: Shared<'_>, filter: HistoryFilter) -> Result<String> {
+    let engine = shell.active().await?.engine.clone();
     tauri::async_runtime::spawn_blocking(move || {
-        let page = read_history(&HistoryFilter { limit: Some(100_000), ..filter })?;
+        let page = read_history(&engine, &HistoryFilter { limit: Some(100_000), ..filter })?;
         let dir = dirs::download_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
         let path = dir.join(history::export_file_name(now_ms()));
         std::fs::create_dir_all(&dir)
@@ -92,39 +93,29 @@ pub async fn export_history_csv(filter: HistoryFilter) -> Result<String> {
     .map_err(|e| CommandError::new(format!("exporting the history failed: {e}")))?
 }
 
-/// Rows newest first (text-filtered) and the per-day chart over the same filter.
-fn read_history(filter: &HistoryFilter) -> Result<HistoryPage> {
-    let dir = tapgate_config::data_dir().map_err(|e| CommandError::new(e.to_string()))?;
-    let path = history_path(&dir);
-    if !path.exists() {
-        let per_day = history::per_day(&[], now_ms(), filter.utc_offset_minutes.unwrap_or(0));
-        return Ok(HistoryPage { rows: Vec::new(), per_day });
-    }
-    let reader = HistoryReader::open(&path).map_err(|e| CommandError::new(e.to_string()))?;
-    let records = reader
+/// Rows newest first (text-filtered) and the per-day chart over the same filter, from the
+/// active engine's history (the demo's own while the demo runs).
+fn read_history(engine: &Engine, filter: &HistoryFilter) -> Result<HistoryPage> {
+    let records = engine
         .connections(&HistoryQuery { database: filter.database.clone(), limit: 20_000 })
         .map_err(|e| CommandError::new(e.to_string()))?;
-    let text = filter.text.clone().unwrap_or_default();
-    let rows: Vec<HistoryRow> = records
-        .into_iter()
-        .map(|r| HistoryRow {
-            duration_ms: r.ended_at.map(|end| end - r.started_at),
-            started_at_ms: r.started_at,
-            ended_at_ms: r.ended_at,
-            database: r.database,
-            role: r.role,
-            identity: r.identity,
-            application: r.application,
-            bytes_up: r.bytes_up,
-            bytes_down: r.bytes_down,
-            outcome: r.outcome,
-            error: r.error,
-        })
-        .filter(|r| r.matches(&text))
-        .collect();
-    let per_day = history::per_day(&rows, now_ms(), filter.utc_offset_minutes.unwrap_or(0));
-    let limit = filter.limit.unwrap_or(500) as usize;
-    Ok(HistoryPage { rows: rows.into_iter().take(limit).collect(), per_day })
+    Ok(history::page(records.into_iter().map(history_row).collect(), filter, now_ms()))
+}
+
+fn history_row(r: ConnectionRecord) -> HistoryRow {
+    HistoryRow {
+        duration_ms: r.ended_at.map(|end| end - r.started_at),
+        started_at_ms: r.started_at,
+        ended_at_ms: r.ended_at,
+        database: r.database,
+        role: r.role,
+        identity: r.identity,
+        application: r.application,
+        bytes_up: r.bytes_up,
+        bytes_down: r.bytes_down,
+        outcome: r.outcome.to_string(),
+        error: r.error,
+    }
 }
 
 // The settings commands read and write config.toml on a blocking thread (`on_config_file`):
@@ -197,7 +188,7 @@ pub async fn set_autostart(shell: Shared<'_>, enabled: bool) -> Result<bool> {
 
 /// Makes a saved config the active one (leaving the demo, if it ran).
 async fn reload(shell: &Arc<Shell>, config: tapgate_config::Config) -> Result<()> {
-    shell.activate(config, AppMode::Configured).await?;
+    shell.activate(config, shell.person.clone(), AppMode::Configured).await?;
     if let Some(demo) = shell.demo.lock().await.take() {
         demo.stop(&tapgate_demo::progress::Silent).await;
     }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use tapgate_config::Config;
+use tapgate_core::Context;
 use tapgate_demo::progress::Silent;
 use tapgate_demo::{DemoBinaries, DemoDir, DemoEnvironment, Progress};
 use tapgate_desktop_model::{AppMode, CommandError, DemoStep, NoticeLevel, UiEvent};
@@ -38,9 +39,13 @@ pub async fn start(shell: Arc<Shell>) -> Result<(), CommandError> {
     shell.publish().await;
     match bring_up(&shell).await {
         Ok((environment, config)) => {
+            // The demo's engine keeps its history, ports and status in the demo folder, never
+            // in the person's own.
+            let data = environment.data_dir();
+            let context = Context::new(&data, data.join("run"));
             *demo = Some(environment);
             drop(demo);
-            shell.activate(config, AppMode::Demo).await?;
+            shell.activate(config, context, AppMode::Demo).await?;
             shell.publish_full().await;
             Ok(())
         }
@@ -54,9 +59,11 @@ pub async fn start(shell: Arc<Shell>) -> Result<(), CommandError> {
 }
 
 async fn bring_up(shell: &Arc<Shell>) -> Result<(DemoEnvironment, Config), String> {
-    let dir = DemoDir::open(None).map_err(|e| e.to_string())?;
+    let data_dir = tapgate_config::data_dir().map_err(|e| e.to_string())?;
+    let dir = DemoDir::open(DemoDir::default_under(&data_dir)).map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program's path: {e}"))?;
-    let binaries = DemoBinaries::beside(&exe).map_err(|e| e.to_string())?;
+    let pg18 = std::env::var_os("TAPGATE_PG18_BIN").filter(|v| !v.is_empty()).map(Into::into);
+    let binaries = DemoBinaries::beside(&exe).map_err(|e| e.to_string())?.with_postgres_bin(pg18);
     let progress = WindowProgress(shell.clone());
     let environment = DemoEnvironment::start(&dir, &binaries, &progress, &CancellationToken::new())
         .await

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use tapgate_core::{KeyKind, Prompt, TouchRequest};
 use tapgate_desktop_model::prompt::prompt_message;
 use tapgate_desktop_model::{KeyKindView, PromptAnswer, PromptStage, PromptView};
-use tapgate_idp::{KeyKind, Prompt, TouchRequest};
 
 /// How long a prompt waits for the person. The forwarder holds a client for 60 s while a
 /// sign-in runs, so waiting longer would only answer a client that has gone.

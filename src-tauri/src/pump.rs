@@ -43,7 +43,7 @@ async fn handle(shell: &Arc<Shell>, event: CoreEvent) {
             shell.publish().await;
         }
         CoreEvent::ConnectionClosed { database, outcome, error, .. } => {
-            if let Some(error) = error.filter(|_| outcome != "ok") {
+            if let Some(error) = error.filter(|_| outcome != tapgate_core::ConnectionOutcome::Ok) {
                 shell.notifier.send(format!("{database}: connection {outcome}"), Some(error.clone()));
                 shell.connection_failed(&database, error);
             }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use tapgate_config::{Config, ConfigError};
 use tapgate_core::dsn::{DsnFormat, connection_string};
-use tapgate_core::{CoreError, SignInPolicy};
+use tapgate_core::{Context, CoreError, SignInPolicy};
 use tapgate_desktop_model::{
     AppMode, CommandError, ConnectionStrings, DatabaseView, DsnFormatView, IdpView, KeyKindView, Notice,
     NoticeLevel, Overview, UI_EVENT, UiEvent,
@@ -30,6 +30,8 @@ pub struct Shell {
     pub app: AppHandle,
     /// The user's config file (`TAPGATE_CONFIG` or the XDG location): what Settings edits.
     pub config_path: PathBuf,
+    /// The person's own folders and keyring, for their configuration (the demo has its own).
+    pub person: Context,
     pub prompts: Arc<PromptBroker>,
     pub notifier: Arc<Notifier>,
     active: RwLock<Option<Arc<Active>>>,
@@ -69,12 +71,14 @@ impl Shell {
     pub fn new(
         app: AppHandle,
         config_path: PathBuf,
+        person: Context,
         prompts: Arc<PromptBroker>,
         notifier: Arc<Notifier>,
     ) -> Shell {
         Shell {
             app,
             config_path,
+            person,
             prompts,
             notifier,
             active: RwLock::default(),
@@ -116,7 +120,7 @@ impl Shell {
     pub async fn load_user_config(self: &Arc<Self>) {
         match load_config(self.config_path.clone()).await {
             Ok(config) => {
-                if let Err(e) = self.activate(config, AppMode::Configured).await {
+                if let Err(e) = self.activate(config, self.person.clone(), AppMode::Configured).await {
                     self.config_failed(e.message);
                 }
             }
@@ -151,7 +155,7 @@ impl Shell {
                 if unchanged {
                     return;
                 }
-                match self.activate(config, AppMode::Configured).await {
+                match self.activate(config, self.person.clone(), AppMode::Configured).await {
                     Ok(()) => self.notice(NoticeLevel::Info, format!("Reloaded {path}.")),
                     Err(e) => self.config_failed(e.message),
                 }
@@ -179,12 +183,17 @@ impl Shell {
     }
 
     /// Makes `config` the active one: the old forwarders drain, new ones are ready to start.
-    pub async fn activate(self: &Arc<Self>, config: Config, mode: AppMode) -> Result<(), CommandError> {
+    pub async fn activate(
+        self: &Arc<Self>,
+        config: Config,
+        context: Context,
+        mode: AppMode,
+    ) -> Result<(), CommandError> {
         let prompts = self.prompts.clone();
         let prompt_for: tapgate_core::PromptFor = Arc::new(move |database: &str| {
             prompts.prompt(Some(format!("A client connected to {database} while you were signed out")))
         });
-        let active = Arc::new(Active::open(config, prompt_for).await.map_err(core_error)?);
+        let active = Arc::new(Active::open(config, context, prompt_for).await);
         let previous = self.active.write().await.replace(active.clone());
         if let Some(previous) = previous {
             previous.shut_down().await;
@@ -367,8 +376,7 @@ impl Shell {
                         SessionSummary {
                             identity: session.identity().to_string(),
                             groups: session.claims.groups.clone(),
-                            // Local clock: the IdP's expiry minus the IdP's lead over us.
-                            expires_at_ms: (session.expires_at - session.skew.seconds) * 1000,
+                            expires_at_ms: session.local_expiry_ms(),
                             can_refresh: session.can_refresh,
                         },
                     );

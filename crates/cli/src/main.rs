@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`args`]: the command line (clap).
 //! - [`commands`]: one file per subcommand.
-//! - [`demo`]: the terminal side of `tapgate demo` (signals, progress lines, the forwarder child);
+//! - [`demo`]: the terminal side of `tapgate demo` (signals, progress lines);
 //!   the environment it starts (dev IdP, PostgreSQL 18) is the `tapgate-demo` crate.
 //! - [`prompt`]: the terminal side of a key ceremony (spinner, PIN entry).
 //! - [`output`]: countdowns, and the printer for engine events.

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tapgate_idp::{KeyKind, Prompt, TouchRequest};
+use tapgate_core::{KeyKind, Prompt, TouchRequest};
 
 /// Shows prompts on stderr: a spinner on a terminal, plain lines otherwise (logs, CI).
 #[derive(Default)]

@@ -1,41 +1,34 @@
-//! The engine: valid sessions from the cache, a refresh, or a key tap, in that order.
+//! [`Engine`]: one loaded configuration in one [`Context`], and everything the CLI and the
+//! app ask of it. Sessions (cache, then refresh, then a key tap) are in [`crate::sign_in`];
+//! history, ports and the status of running forwarders in [`crate::local_state`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use secrecy::ExposeSecret;
-use tapgate_config::{Config, IdpConfig};
-use tapgate_idp::{ClockSkew, IdpClient, IdpError, Prompt, TokenSet};
-use tapgate_store::history::DEFAULT_RETENTION;
-use tapgate_store::{CachedSession, HistoryWriter, SignInRecord, TokenCache, history_path};
+use tapgate_clock::SharedClock;
+use tapgate_config::{Config, DbConfig, IdpConfig};
+use tapgate_idp::IdpClient;
+use tapgate_store::{CacheBackend, HistoryWriter, TokenCache};
 use tokio::sync::broadcast;
 
-use crate::{CoreError, CoreEvent, Session, SessionOrigin};
-
-/// How hard to try for a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignInPolicy {
-    /// Use a valid cached token, else refresh, else ask for a tap.
-    Reuse,
-    /// Renew now: refresh without a tap when a refresh token is held, else ask for a tap
-    /// (the app's "Renew" before a token runs out).
-    Renew,
-    /// Ask for a tap even if a valid token is cached.
-    ForceTap,
-}
+use crate::context::KeyringChoice;
+use crate::ports::PortBook;
+use crate::{Context, CoreError, CoreEvent, Session};
 
 /// The engine the CLI and the app share.
 pub struct Engine {
-    config: Config,
-    cache: TokenCache,
-    clients: Mutex<HashMap<String, IdpClient>>,
-    skew_reported: Mutex<HashSet<String>>,
+    pub(crate) config: Config,
+    pub(crate) context: Context,
+    pub(crate) cache: TokenCache,
+    pub(crate) ports: PortBook,
+    pub(crate) clients: Mutex<HashMap<String, IdpClient>>,
+    pub(crate) skew_reported: Mutex<HashSet<String>>,
     /// The latest valid session per IdP, so busy forwarders do not read the keyring per connection.
-    current: Mutex<HashMap<String, Session>>,
+    pub(crate) current: Mutex<HashMap<String, Session>>,
     /// One sign-in at a time per IdP: fifty clients arriving while signed out get one tap, not fifty.
-    sign_in_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    pub(crate) sign_in_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The history database, opened on first use (most commands never write to it).
-    history: OnceLock<Option<HistoryWriter>>,
+    pub(crate) history: OnceLock<Option<HistoryWriter>>,
     events: broadcast::Sender<CoreEvent>,
 }
 
@@ -43,17 +36,26 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("config", &self.config.path)
+            .field("data_dir", &self.context.data_dir)
             .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }
 
 impl Engine {
-    /// An engine over a loaded configuration and an opened token cache.
-    pub fn new(config: Config, cache: TokenCache) -> Engine {
+    /// An engine for `config` in `context`: opens the token cache (probing the OS keyring when
+    /// the context asks for it; see [`Engine::keyring_warning`]). Nothing is signed in, nothing
+    /// listens and no file is written yet.
+    pub async fn open(config: Config, context: Context) -> Engine {
+        let cache = match &context.keyring {
+            KeyringChoice::Os => TokenCache::open().await,
+            KeyringChoice::Memory { reason } => TokenCache::in_memory(reason.clone()),
+        };
         let (events, _) = broadcast::channel(64);
         Engine {
+            ports: PortBook::new(&context.data_dir),
             config,
+            context,
             cache,
             clients: Mutex::default(),
             skew_reported: Mutex::default(),
@@ -69,9 +71,30 @@ impl Engine {
         &self.config
     }
 
-    /// The token cache in use.
-    pub fn cache(&self) -> &TokenCache {
-        &self.cache
+    /// The folders, clock and keyring choice this engine runs with.
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.context.clock
+    }
+
+    /// Where tokens are kept.
+    pub fn keyring(&self) -> &CacheBackend {
+        self.cache.backend()
+    }
+
+    /// One sentence for the person when tokens live in memory only (no OS keyring answered),
+    /// else `None`. The CLI prints it once; the app shows it as a notice.
+    pub fn keyring_warning(&self) -> Option<String> {
+        match self.cache.backend() {
+            CacheBackend::Keyring => None,
+            CacheBackend::Memory { reason } => Some(format!(
+                "no OS keyring available ({reason}); tokens are kept in memory until this program exits."
+            )),
+        }
     }
 
     /// Events from now on.
@@ -84,237 +107,23 @@ impl Engine {
         Ok(self.config.idp(name)?)
     }
 
-    /// A valid session for the IdP: cached, refreshed, or signed in with a tap through `prompt`.
-    pub async fn session(
-        &self,
-        idp: Option<&str>,
-        prompt: Arc<dyn Prompt>,
-        policy: SignInPolicy,
-    ) -> Result<Session, CoreError> {
-        let config = self.idp(idp)?.clone();
-        if policy == SignInPolicy::Reuse
-            && let Some(session) = self.current_session(&config.name)
-        {
-            return Ok(session);
-        }
-        let lock = self.sign_in_lock(&config.name);
-        let _one_at_a_time = lock.lock().await;
-        let result = self.session_locked(&config, prompt, policy).await;
-        match &result {
-            Ok(session) => {
-                self.current
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(config.name.clone(), session.clone());
-            }
-            Err(e) => self.emit(CoreEvent::SignInFailed { idp: config.name.clone(), error: e.to_string() }),
-        }
-        self.record_sign_in(&config.name, &result);
-        result
+    /// The database called `name`.
+    pub fn db(&self, name: &str) -> Result<&DbConfig, CoreError> {
+        Ok(self.config.db(name)?)
     }
 
-    /// The connection and sign-in history, opened on first use; `None` (with a warning logged)
-    /// when it cannot be opened: connections matter more than their history.
-    pub fn history(&self) -> Option<&HistoryWriter> {
-        self.history
-            .get_or_init(|| {
-                let opened = tapgate_config::data_dir().map_err(|e| e.to_string()).and_then(|dir| {
-                    HistoryWriter::open(&history_path(&dir), DEFAULT_RETENTION).map_err(|e| e.to_string())
-                });
-                opened.map_err(|e| tracing::warn!("history is off: {e}")).ok()
-            })
-            .as_ref()
-    }
-
-    /// A history row for a sign-in that asked the IdP (a tap or a refresh), or failed.
-    fn record_sign_in(&self, idp: &str, result: &Result<Session, CoreError>) {
-        let (identity, method, outcome, error) = match result {
-            Ok(s) if s.origin == SessionOrigin::Cache => return,
-            Ok(s) => {
-                let method = if s.origin == SessionOrigin::Refreshed { "refresh" } else { "tap" };
-                (Some(s.identity().to_string()), method, "ok", None)
-            }
-            Err(e) => (None, "sign-in", "failed", Some(e.to_string())),
-        };
-        if let Some(history) = self.history() {
-            history.signed_in(SignInRecord {
-                idp: idp.to_string(),
-                identity,
-                method: method.to_string(),
-                at: tapgate_store::history::now_millis(),
-                outcome: outcome.to_string(),
-                error,
-            });
-        }
-    }
-
-    async fn session_locked(
-        &self,
-        config: &IdpConfig,
-        prompt: Arc<dyn Prompt>,
-        policy: SignInPolicy,
-    ) -> Result<Session, CoreError> {
-        if policy == SignInPolicy::Reuse {
-            // Another caller may have signed in while this one waited for the lock.
-            if let Some(session) = self.current_session(&config.name) {
-                return Ok(session);
-            }
-            if let Some(session) = self.cached_session(Some(&config.name)).await?
-                && !session.needs_renewal()
-            {
-                return Ok(session);
-            }
-        }
-        if policy != SignInPolicy::ForceTap
-            && let Some(refresh_token) = self.cached_refresh_token(config).await?
-        {
-            match self.client(config)?.refresh(&refresh_token).await {
-                Ok(tokens) => return self.adopt(config, tokens, SessionOrigin::Refreshed).await,
-                Err(IdpError::RefreshRejected { .. }) => {
-                    self.emit(CoreEvent::RefreshRejected { idp: config.name.clone() });
-                }
-                // The IdP is down or misbehaving: a tap would fail the same way.
-                Err(other) => return Err(other.into()),
-            }
-        }
-
-        let authenticator = tapgate_idp::authenticator_for(&config.authenticator)?;
-        let tokens = self.client(config)?.sign_in(authenticator, prompt).await?;
-        self.adopt(config, tokens, SessionOrigin::SignedIn).await
-    }
-
-    /// The in-memory session of an IdP if it is still good to hand out.
-    fn current_session(&self, idp: &str) -> Option<Session> {
-        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        current
-            .get(idp)
-            .filter(|s| !s.needs_renewal())
-            .map(|s| Session { origin: SessionOrigin::Cache, ..s.clone() })
-    }
-
-    fn sign_in_lock(&self, idp: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.sign_in_locks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(idp.to_string())
-            .or_default()
-            .clone()
-    }
-
-    /// The cached session without any network call; it may be expired. `None` when signed out.
-    pub async fn cached_session(&self, idp: Option<&str>) -> Result<Option<Session>, CoreError> {
-        let config = self.idp(idp)?;
-        let Some(stored) = self.load_matching(config).await? else {
-            return Ok(None);
-        };
-        // An entry whose token no longer decodes is as good as none.
-        let Ok(claims) = tapgate_idp::decode_claims(stored.access_token.expose_secret()) else {
-            return Ok(None);
-        };
-        Ok(Some(Session {
-            idp: config.name.clone(),
-            claims,
-            access_token: stored.access_token.clone(),
-            expires_at: stored.expires_at,
-            skew: ClockSkew { seconds: stored.skew_seconds },
-            origin: SessionOrigin::Cache,
-            can_refresh: stored.refresh_token.is_some(),
-        }))
-    }
-
-    /// Forgets the tokens of an IdP. Returns whether there were any.
-    pub async fn sign_out(&self, idp: Option<&str>) -> Result<bool, CoreError> {
-        let name = self.idp(idp)?.name.clone();
-        self.current.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
-        let removed = self.cache.remove(&name).await?;
-        if removed {
-            self.emit(CoreEvent::SignedOut { idp: name });
-        }
-        Ok(removed)
-    }
-
-    async fn cached_refresh_token(
-        &self,
-        config: &IdpConfig,
-    ) -> Result<Option<secrecy::SecretString>, CoreError> {
-        Ok(self.load_matching(config).await?.and_then(|s| s.refresh_token))
-    }
-
-    /// The cache entry, if it was made for this issuer and user (config may have changed since).
-    async fn load_matching(&self, config: &IdpConfig) -> Result<Option<CachedSession>, CoreError> {
-        let entry = match self.cache.load(&config.name).await {
-            Ok(entry) => entry,
-            // A damaged entry is replaced at the next sign-in rather than blocking the user.
-            Err(tapgate_store::StoreError::Corrupt { .. }) => None,
-            Err(e) => return Err(e.into()),
-        };
-        Ok(entry.filter(|s| s.issuer == config.issuer && s.username == config.username))
-    }
-
-    async fn adopt(
-        &self,
-        config: &IdpConfig,
-        tokens: TokenSet,
-        origin: SessionOrigin,
-    ) -> Result<Session, CoreError> {
-        self.report_skew(&config.name, tokens.skew);
-        let previous_refresh = if tokens.refresh_token.is_none() {
-            // Some IdPs do not rotate: keep the refresh token we had.
-            self.cached_refresh_token(config).await.ok().flatten()
+    /// The role a client of `database` logs in as: `requested` when the database allows it,
+    /// else its default role. The one role check of `tapgate dsn`, `tapgate exec` and the
+    /// forwarders' configuration.
+    pub fn role_for(&self, database: &str, requested: Option<&str>) -> Result<String, CoreError> {
+        let db = self.db(database)?;
+        let Some(role) = requested else { return Ok(db.role.clone()) };
+        let allowed = db.allowed_roles();
+        if allowed.iter().any(|r| r == role) {
+            Ok(role.to_string())
         } else {
-            None
-        };
-        let refresh_token = tokens.refresh_token.clone().or(previous_refresh);
-        let stored = CachedSession {
-            issuer: config.issuer.clone(),
-            username: config.username.clone(),
-            access_token: tokens.access_token.clone(),
-            id_token: tokens.id_token.clone(),
-            refresh_token: refresh_token.clone(),
-            expires_at: tokens.expires_at,
-            skew_seconds: tokens.skew.seconds,
-            obtained_at: now_unix(),
-        };
-        if let Err(e) = self.cache.save(&config.name, &stored).await {
-            self.emit(CoreEvent::CacheWriteFailed { idp: config.name.clone(), reason: e.to_string() });
+            Err(CoreError::RoleNotAllowed { database: db.name.clone(), role: role.to_string(), allowed })
         }
-        let session = Session {
-            idp: config.name.clone(),
-            claims: tokens.claims,
-            access_token: tokens.access_token,
-            expires_at: tokens.expires_at,
-            skew: tokens.skew,
-            origin,
-            can_refresh: refresh_token.is_some(),
-        };
-        let (idp, identity, expires_at) =
-            (config.name.clone(), session.identity().to_string(), session.expires_at);
-        self.emit(match origin {
-            SessionOrigin::Refreshed => CoreEvent::Refreshed { idp, identity, expires_at },
-            _ => CoreEvent::SignedIn { idp, identity, expires_at },
-        });
-        Ok(session)
-    }
-
-    /// Reports a significant clock skew once per IdP for the life of the engine.
-    fn report_skew(&self, idp: &str, skew: ClockSkew) {
-        if !skew.is_significant() {
-            return;
-        }
-        let first = self.skew_reported.lock().unwrap_or_else(|p| p.into_inner()).insert(idp.to_string());
-        if first {
-            self.emit(CoreEvent::ClockSkew { idp: idp.to_string(), seconds: skew.seconds });
-        }
-    }
-
-    fn client(&self, config: &IdpConfig) -> Result<IdpClient, CoreError> {
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(client) = clients.get(&config.name) {
-            return Ok(client.clone());
-        }
-        let client = IdpClient::new(config)?;
-        clients.insert(config.name.clone(), client.clone());
-        Ok(client)
     }
 
     pub(crate) fn emit(&self, event: CoreEvent) {
@@ -330,11 +139,4 @@ impl Drop for Engine {
             history.flush(std::time::Duration::from_secs(2));
         }
     }
-}
-
-pub(crate) fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

@@ -1,6 +1,9 @@
-//! The engine's error type: configuration, IdP and store errors, composed.
+//! The engine's error type: configuration, IdP and store errors, composed, and what can go
+//! wrong on this machine, each with the path, port or name a person needs to act on it.
 
-/// Why the engine could not give a session.
+use std::path::PathBuf;
+
+/// Why the engine could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     #[error(transparent)]
@@ -9,7 +12,33 @@ pub enum CoreError {
     Idp(#[from] tapgate_idp::IdpError),
     #[error(transparent)]
     Store(#[from] tapgate_store::StoreError),
-    /// Something on this machine: a port, a file in the data folder.
-    #[error("{0}")]
-    Local(String),
+    /// A forwarder could not listen on its loopback port.
+    #[error("cannot start the forwarder for {database} on 127.0.0.1:{port}: {source}")]
+    Bind {
+        database: String,
+        port: u16,
+        #[source]
+        source: tapgate_forward::ForwardError,
+    },
+    /// A serving forwarder stopped by itself.
+    #[error("the forwarder for {database} failed: {source}")]
+    ForwarderFailed {
+        database: String,
+        #[source]
+        source: tapgate_forward::ForwardError,
+    },
+    /// No free loopback port could be found for a database.
+    #[error("cannot find a free loopback port: {0}")]
+    NoFreePort(#[source] std::io::Error),
+    /// A file in Tapgate's data or runtime folder could not be read or written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    LocalFile {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A client asked for a role the database's configuration does not allow.
+    #[error("role `{role}` is not allowed for {database} (allowed: {})", allowed.join(", "))]
+    RoleNotAllowed { database: String, role: String, allowed: Vec<String> },
 }

@@ -1,5 +1,6 @@
 //! Events the engine broadcasts so the CLI and the desktop app can tell people what happens.
 
+use tapgate_store::ConnectionOutcome;
 use tokio::sync::broadcast;
 
 /// The next event, skipping any this receiver was too slow to see; `None` once the engine is gone.
@@ -36,8 +37,7 @@ pub enum CoreEvent {
         role: Option<String>,
         identity: Option<String>,
         application: Option<String>,
-        /// `ok`, `refused`, `tls error`, ...
-        outcome: String,
+        outcome: ConnectionOutcome,
         error: Option<String>,
         duration_ms: u64,
         bytes_up: u64,

@@ -9,19 +9,20 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use tapgate_clock::unix_millis;
 use tapgate_forward::{
-    BoxFuture, ConnectionEnd, ConnectionObserver, ConnectionStart, TokenError, TokenSource, UpstreamToken,
+    BoxFuture, ConnectionEnd, ConnectionObserver, ConnectionStart, Outcome, TokenError, TokenSource,
+    UpstreamToken,
 };
 use tapgate_idp::Prompt;
-use tapgate_store::{ConnectionRecord, HistoryWriter};
+use tapgate_store::{ConnectionOutcome, ConnectionRecord, HistoryWriter};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::forwarding::{BoundForwarder, PortChoice, bind_one};
-use crate::ports::PortBook;
 use crate::status::{ForwarderStatus, StatusFile};
 use crate::{CoreError, CoreEvent, Engine, SignInPolicy};
 
@@ -34,7 +35,6 @@ pub struct ForwarderSet {
     engine: Arc<Engine>,
     tokens: Arc<EngineTokens>,
     recorder: Arc<Recorder>,
-    book: PortBook,
     running: Mutex<HashMap<String, Running>>,
     failures: mpsc::UnboundedSender<CoreError>,
     failed: tokio::sync::Mutex<mpsc::UnboundedReceiver<CoreError>>,
@@ -50,8 +50,12 @@ struct Running {
 impl ForwarderSet {
     /// A set for every database in the engine's configuration; nothing listens yet.
     /// `program` names the process in its status file (`tapgate connect`, `tapgate-desktop`).
-    pub fn new(engine: Arc<Engine>, prompt_for: PromptFor, program: &str) -> Result<ForwarderSet, CoreError> {
-        let status = Arc::new(StatusFile::create(&tapgate_config::runtime_dir()?, program));
+    pub fn new(engine: Arc<Engine>, prompt_for: PromptFor, program: &str) -> ForwarderSet {
+        let status = Arc::new(StatusFile::create(
+            &engine.context().runtime_dir,
+            program,
+            engine.clock().unix_seconds(),
+        ));
         let dbs = &engine.config().dbs;
         let tokens = Arc::new(EngineTokens {
             engine: engine.clone(),
@@ -67,15 +71,14 @@ impl ForwarderSet {
             next_id: AtomicU64::new(1),
         });
         let (failures, failed) = mpsc::unbounded_channel();
-        Ok(ForwarderSet {
-            book: PortBook::new(&tapgate_config::data_dir()?),
+        ForwarderSet {
             engine,
             tokens,
             recorder,
             running: Mutex::default(),
             failures,
             failed: tokio::sync::Mutex::new(failed),
-        })
+        }
     }
 
     /// Starts the forwarder of `database` on its stable port and returns the port. Starting
@@ -84,7 +87,7 @@ impl ForwarderSet {
         if let Some(port) = self.port(database) {
             return Ok(port);
         }
-        let bound = bind_one(&self.engine, &self.book, database, PortChoice::Stable).await?;
+        let bound = bind_one(&self.engine, database, PortChoice::Stable).await?;
         Ok(self.run(bound))
     }
 
@@ -105,9 +108,9 @@ impl ForwarderSet {
         let task = tokio::spawn({
             let stop = stop.clone();
             async move {
-                if let Err(e) = forwarder.run(tokens, observer, stop).await {
+                if let Err(source) = forwarder.run(tokens, observer, stop).await {
                     status.remove_forwarder(&name);
-                    let _ = failures.send(CoreError::Local(format!("the forwarder for {name} failed: {e}")));
+                    let _ = failures.send(CoreError::ForwarderFailed { database: name, source });
                 }
             }
         });
@@ -151,7 +154,7 @@ impl ForwarderSet {
 
     /// The port `database` gets when started: its `local_port`, or the one remembered for it.
     pub fn stable_port(&self, database: &str) -> Result<u16, CoreError> {
-        self.book.port_for(self.engine.config().db(database)?)
+        self.engine.stable_port(database)
     }
 
     /// Client connections open through `database`'s forwarder now.
@@ -230,11 +233,11 @@ impl ConnectionObserver for Recorder {
                 identity: c.identity.clone(),
                 application: c.application_name.clone(),
                 local_port: c.local_port,
-                started_at: millis(c.started_at),
+                started_at: unix_millis(c.started_at),
                 ended_at: None,
                 bytes_up: 0,
                 bytes_down: 0,
-                outcome: "open".into(),
+                outcome: ConnectionOutcome::Open,
                 error: None,
             })
         });
@@ -267,10 +270,10 @@ impl ConnectionObserver for Recorder {
             history.closed(
                 history_id,
                 tapgate_store::ConnectionEnd {
-                    ended_at: millis(end.ended_at),
+                    ended_at: unix_millis(end.ended_at),
                     bytes_up: end.bytes_from_client,
                     bytes_down: end.bytes_to_client,
-                    outcome: end.outcome.as_str().to_string(),
+                    outcome: outcome_of(end.outcome),
                     error: end.error.clone(),
                     role: end.role.clone(),
                     identity: end.identity.clone(),
@@ -286,7 +289,7 @@ impl ConnectionObserver for Recorder {
             role: end.role.clone(),
             identity: end.identity.clone(),
             application,
-            outcome: end.outcome.as_str().to_string(),
+            outcome: outcome_of(end.outcome),
             error: end.error.clone(),
             duration_ms: end.ended_at.duration_since(started).map(|d| d.as_millis() as u64).unwrap_or(0),
             bytes_up: end.bytes_from_client,
@@ -295,6 +298,17 @@ impl ConnectionObserver for Recorder {
     }
 }
 
-fn millis(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+/// The history's name for how a forwarder's connection ended.
+fn outcome_of(outcome: Outcome) -> ConnectionOutcome {
+    match outcome {
+        Outcome::Ok => ConnectionOutcome::Ok,
+        Outcome::Refused => ConnectionOutcome::Refused,
+        Outcome::UpstreamUnreachable => ConnectionOutcome::UpstreamUnreachable,
+        Outcome::TlsError => ConnectionOutcome::TlsError,
+        Outcome::OverLimit => ConnectionOutcome::OverLimit,
+        Outcome::SignInFailed => ConnectionOutcome::SignInFailed,
+        Outcome::ProtocolError => ConnectionOutcome::ProtocolError,
+        Outcome::Cancelled => ConnectionOutcome::Cancelled,
+        Outcome::Aborted => ConnectionOutcome::Aborted,
+    }
 }

@@ -11,7 +11,6 @@ use tapgate_idp::Prompt;
 use tokio_util::sync::CancellationToken;
 
 use crate::forwarder_set::ForwarderSet;
-use crate::ports::PortBook;
 use crate::{CoreError, Engine};
 
 /// Which loopback port a forwarder gets.
@@ -41,27 +40,29 @@ pub async fn bind(
     names: &[String],
     ports: PortChoice,
 ) -> Result<Vec<BoundForwarder>, CoreError> {
-    let book = PortBook::new(&tapgate_config::data_dir()?);
     let mut bound = Vec::new();
     for name in names {
-        bound.push(bind_one(engine, &book, name, ports).await?);
+        bound.push(bind_one(engine, name, ports).await?);
     }
     Ok(bound)
 }
 
 pub(crate) async fn bind_one(
     engine: &Engine,
-    book: &PortBook,
     name: &str,
     ports: PortChoice,
 ) -> Result<BoundForwarder, CoreError> {
-    let db = engine.config().db(name)?.clone();
+    let db = engine.db(name)?.clone();
     let port = match ports {
-        PortChoice::Stable => book.port_for(&db)?,
+        PortChoice::Stable => engine.stable_port(name)?,
         PortChoice::Ephemeral => 0,
     };
-    let forwarder = Forwarder::bind(forwarder_config(&db, port)).await.map_err(|e| {
-        CoreError::Local(format!("cannot start the forwarder for {name} on 127.0.0.1:{port}: {e}"))
+    let mut config = forwarder_config(&db, port);
+    config.clock = engine.clock().clone();
+    let forwarder = Forwarder::bind(config).await.map_err(|source| CoreError::Bind {
+        database: name.to_string(),
+        port,
+        source,
     })?;
     Ok(BoundForwarder { db, forwarder })
 }
@@ -75,7 +76,7 @@ pub async fn serve(
     program: &str,
     shutdown: CancellationToken,
 ) -> Result<(), CoreError> {
-    let set = ForwarderSet::new(engine, Arc::new(move |_: &str| prompt.clone()), program)?;
+    let set = ForwarderSet::new(engine, Arc::new(move |_: &str| prompt.clone()), program);
     for bound in forwarders {
         set.run(bound);
     }
@@ -94,7 +95,8 @@ pub async fn serve(
 pub fn forwarder_config(db: &DbConfig, port: u16) -> ForwarderConfig {
     let mut config = ForwarderConfig::new(&db.name, &db.host, db.port, &db.dbname, &db.role);
     config.local_port = port;
-    config.roles = db.roles.clone();
+    // The same list `Engine::role_for` checks `tapgate dsn` and `tapgate exec` against.
+    config.roles = db.allowed_roles();
     config.ca_file = db.ca_file.clone();
     config.max_connections = db.max_connections;
     config.sslmode = match db.sslmode {

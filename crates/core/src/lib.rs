@@ -1,31 +1,56 @@
-//! The Tapgate engine: what the `tapgate` CLI and the desktop app share.
+//! The Tapgate engine: what the `tapgate` CLI and the desktop app share, and the only crate of
+//! ours they talk to (besides `tapgate-config` for loading and `tapgate-desktop-model` for views).
 //!
 //! # Layout
-//! - [`engine`]: [`Engine`], which owns the configuration, the token cache and one IdP client
-//!   per IdP, and hands out valid [`Session`]s (cache, then refresh, then a key tap).
+//! - [`context`]: [`Context`], the folders, clock and keyring an engine is opened with; the
+//!   engine reads no environment variable and no well-known path itself.
+//! - [`engine`]: [`Engine`], one configuration in one context: the token cache, IdP clients,
+//!   events, the role check.
+//! - [`sign_in`]: the sign-in policy ([`SignInPolicy`]): cache, then refresh, then a key tap.
+//! - [`local_state`]: history queries, stable ports and running processes, through the engine.
 //! - [`session`]: [`Session`], a signed-in identity with its token and countdown.
 //! - [`events`]: [`CoreEvent`], broadcast to whoever shows things to people (CLI, tray app).
 //! - [`forwarding`]: binding loopback forwarders for configured databases, and `serve` for a
-//!   fixed set (`tapgate connect`).
+//!   fixed set (`tapgate connect`, `tapgate exec`, `tapgate demo`).
 //! - [`forwarder_set`]: [`ForwarderSet`], a process's forwarders started and stopped one at a
 //!   time, wired to the engine, the history and the status file.
 //! - [`ports`]: stable loopback ports, chosen once per database and remembered.
+//! - `atomic_file`: whole-file replacement and the cross-process lock of `ports.json`.
 //! - [`dsn`]: connection strings (URI, keyword/value, JDBC, psql).
 //! - [`status`]: what running Tapgate processes announce for `tapgate status`.
 //! - [`error`]: the crate's error type, [`CoreError`].
+//!
+//! The types of the crates below that the shells need (the prompt a sign-in talks to, history
+//! rows, the clock) are re-exported here, so the shells depend on this crate alone.
 
+mod atomic_file;
+pub mod context;
 pub mod dsn;
 pub mod engine;
 pub mod error;
 pub mod events;
 pub mod forwarder_set;
 pub mod forwarding;
+pub mod local_state;
 pub mod ports;
 pub mod session;
+pub mod sign_in;
 pub mod status;
 
-pub use engine::{Engine, SignInPolicy};
+pub use context::{Context, KeyringChoice};
+pub use engine::Engine;
 pub use error::CoreError;
 pub use events::{CoreEvent, next_event};
 pub use forwarder_set::{ForwarderSet, PromptFor};
 pub use session::{Session, SessionOrigin};
+pub use sign_in::SignInPolicy;
+
+/// Time: the engine's clock and the countdown format.
+pub use tapgate_clock::{Clock, ManualClock, SharedClock, SystemClock, clock_text};
+/// What a key ceremony shows and asks through (the CLI's spinner, the app's dialog).
+pub use tapgate_idp::{Claims, KeyKind, Prompt, TouchRequest};
+/// History rows and how connections and sign-ins went.
+pub use tapgate_store::{
+    CacheBackend, ConnectionOutcome, ConnectionRecord, HistoryQuery, SignInMethod, SignInOutcome,
+    SignInRecord,
+};

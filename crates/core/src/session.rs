@@ -1,6 +1,7 @@
 //! A signed-in identity: who, which groups, until when (on the IdP's clock), and the token.
 
 use secrecy::SecretString;
+use tapgate_clock::SharedClock;
 use tapgate_idp::{Claims, ClockSkew};
 
 /// Where a session's tokens came from this time.
@@ -28,6 +29,8 @@ pub struct Session {
     pub origin: SessionOrigin,
     /// Whether a refresh token is held.
     pub can_refresh: bool,
+    /// The engine's clock, which the countdown is read from.
+    pub(crate) clock: SharedClock,
 }
 
 impl std::fmt::Debug for Session {
@@ -47,9 +50,15 @@ impl Session {
         self.claims.identity()
     }
 
+    /// When the token expires on this machine's clock, in Unix milliseconds (the IdP's expiry
+    /// minus the IdP's lead over us): what countdowns in the app tick towards.
+    pub fn local_expiry_ms(&self) -> i64 {
+        (self.expires_at - self.skew.seconds) * 1000
+    }
+
     /// Seconds left before expiry, counted on the IdP's clock (negative once expired).
     pub fn seconds_left(&self) -> i64 {
-        self.expires_at - self.skew.idp_now()
+        self.expires_at - self.skew.idp_now(self.clock.as_ref())
     }
 
     /// Whether the access token has expired.
@@ -67,10 +76,4 @@ impl Session {
     }
 }
 
-/// Time left as a clock: `14:59`, `1:02:03`, or `0:00` once past. The one countdown format of
-/// the CLI, the tray and notifications.
-pub fn clock_text(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (h, m, s) = (s / 3600, (s % 3600) / 60, s % 60);
-    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
-}
+pub use tapgate_clock::clock_text;

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use serde::{Deserialize, Serialize};
 
+use crate::atomic_file::write_atomic;
+
 /// One process's announcement.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ProcessStatus {
@@ -43,14 +45,10 @@ pub struct StatusFile {
 }
 
 impl StatusFile {
-    pub fn create(runtime_dir: &Path, program: &str) -> StatusFile {
+    /// The status of this process, started at `started_at` (Unix seconds), in `runtime_dir`.
+    pub fn create(runtime_dir: &Path, program: &str, started_at: i64) -> StatusFile {
         let pid = std::process::id();
-        let status = ProcessStatus {
-            pid,
-            program: program.to_string(),
-            started_at: crate::engine::now_unix(),
-            forwarders: Vec::new(),
-        };
+        let status = ProcessStatus { pid, program: program.to_string(), started_at, forwarders: Vec::new() };
         let path = runtime_dir.join(format!("{pid}.json"));
         let _ = std::fs::create_dir_all(runtime_dir);
         let status = Arc::new(Mutex::new(status));
@@ -97,12 +95,11 @@ fn write_loop(path: &Path, status: &Mutex<ProcessStatus>, wake: &mpsc::Receiver<
     while wake.recv().is_ok() {
         while wake.try_recv().is_ok() {}
         let snapshot = status.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let tmp = path.with_extension("json.tmp");
         // Status is a convenience: a failed write must never disturb anything else.
         if let Ok(text) = serde_json::to_vec(&snapshot)
-            && std::fs::write(&tmp, text).is_ok()
+            && let Err(e) = write_atomic(path, &text)
         {
-            let _ = std::fs::rename(&tmp, path);
+            tracing::debug!("status file not written: {e}");
         }
     }
 }
@@ -142,9 +139,14 @@ pub fn running_processes(runtime_dir: &Path) -> Vec<ProcessStatus> {
     all
 }
 
+/// Whether a process with this id exists (signal 0: nothing is sent). A process of another
+/// user answers "not permitted", which still means it exists.
 fn process_alive(pid: u32) -> bool {
-    // /proc is Linux; elsewhere assume alive (a stale entry is harmless and shows its pid).
-    if cfg!(target_os = "linux") { Path::new(&format!("/proc/{pid}")).exists() } else { true }
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e == rustix::io::Errno::PERM,
+    }
 }
 
 #[cfg(test)]
@@ -153,8 +155,9 @@ mod tests {
 
     #[test]
     fn the_file_follows_changes_and_is_removed_at_the_end() {
-        let dir = std::env::temp_dir().join(format!("tapgate-status-test-{}", std::process::id()));
-        let status = StatusFile::create(&dir, "tapgate connect");
+        let temp = tempfile::tempdir().expect("tempdir");
+        let dir = temp.path().join("run");
+        let status = StatusFile::create(&dir, "tapgate connect", 1_700_000_000);
         status.add_forwarder(ForwarderStatus {
             database: "prod".into(),
             idp: "corp".into(),
@@ -174,6 +177,5 @@ mod tests {
         assert_eq!(seen[0].forwarders[0].local_port, 54321);
         drop(status);
         assert!(running_processes(&dir).is_empty(), "removed at the end");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -19,6 +19,8 @@ pub struct DemoBinaries {
     devidp: PathBuf,
     validator: PathBuf,
     checkout: Option<PathBuf>,
+    /// PostgreSQL 18's bin folder when the program was told it (`TAPGATE_PG18_BIN`).
+    postgres_bin: Option<PathBuf>,
 }
 
 impl DemoBinaries {
@@ -35,7 +37,18 @@ impl DemoBinaries {
         let validator = validator_module(exe)?;
         let checkout =
             exe.ancestors().skip(1).find(|dir| dir.join(INSTALL_PG18).is_file()).map(Path::to_path_buf);
-        Ok(DemoBinaries { devidp, validator, checkout })
+        Ok(DemoBinaries { devidp, validator, checkout, postgres_bin: None })
+    }
+
+    /// The same binaries with PostgreSQL 18 taken from `dir` (the programs pass
+    /// `TAPGATE_PG18_BIN` here) instead of looked up in the checkout.
+    pub fn with_postgres_bin(self, dir: Option<PathBuf>) -> DemoBinaries {
+        DemoBinaries { postgres_bin: dir, ..self }
+    }
+
+    /// PostgreSQL 18's bin folder, when given.
+    pub(crate) fn postgres_bin(&self) -> Option<&Path> {
+        self.postgres_bin.as_deref()
     }
 
     /// `tapgate-devidp`.

@@ -14,13 +14,9 @@ pub struct DemoDir {
 }
 
 impl DemoDir {
-    /// `explicit` (the CLI's `--dir`), else `demo/` in Tapgate's data folder; created with mode
-    /// 0700 (it holds a key).
-    pub fn open(explicit: Option<PathBuf>) -> Result<DemoDir, DemoError> {
-        let root = match explicit {
-            Some(dir) => dir,
-            None => DemoDir::default_location()?,
-        };
+    /// The demo folder at `root` (the CLI's `--dir`, else [`DemoDir::default_under`] of the
+    /// person's data folder, chosen by the program); created with mode 0700 (it holds a key).
+    pub fn open(root: PathBuf) -> Result<DemoDir, DemoError> {
         std::fs::create_dir_all(&root).context_with(|| format!("cannot create {}", root.display()))?;
         // Absolute, so paths written into configs stay right whatever the child's working dir.
         let root = std::fs::canonicalize(&root).context_with(|| format!("cannot open {}", root.display()))?;
@@ -28,9 +24,9 @@ impl DemoDir {
         Ok(DemoDir { root })
     }
 
-    /// `demo/` in Tapgate's data folder (`$XDG_DATA_HOME/tapgate/demo`, or under `TAPGATE_DATA_DIR`).
-    pub fn default_location() -> Result<PathBuf, DemoError> {
-        Ok(tapgate_config::data_dir().map_err(DemoError::NoDataFolder)?.join("demo"))
+    /// Where the demo lives unless told otherwise: `demo/` in Tapgate's data folder.
+    pub fn default_under(data_dir: &Path) -> PathBuf {
+        data_dir.join("demo")
     }
 
     pub fn root(&self) -> &Path {
@@ -57,8 +53,8 @@ impl DemoDir {
         self.root.join("config.toml")
     }
 
-    /// `TAPGATE_DATA_DIR` of the demo's forwarder: its remembered port, history and status file,
-    /// apart from the user's.
+    /// The data folder of the demo's engine: its remembered port, history and status file, apart
+    /// from the person's own.
     pub fn engine_data(&self) -> PathBuf {
         self.root.join("engine")
     }
@@ -163,7 +159,7 @@ mod tests {
     #[test]
     fn demo_config_is_a_valid_tapgate_config() {
         let parent = tempfile::tempdir().unwrap();
-        let dir = DemoDir::open(Some(parent.path().join("a \"quoted\" demo"))).unwrap();
+        let dir = DemoDir::open(parent.path().join("a \"quoted\" demo")).unwrap();
         // The files it names are checked when the config is loaded.
         let ca = crate::certs::generate().unwrap().ca_pem;
         std::fs::create_dir(dir.idp_data()).unwrap();

@@ -215,9 +215,9 @@ async fn stop_leftovers(dir: &DemoDir, progress: &dyn Progress) {
             continue;
         }
         progress.note(&format!("stopping {name} left running by an earlier demo, pid {pid}"));
-        processes::send_signal(pid, "TERM").await;
+        processes::send_signal(pid, processes::Signal::TERM);
         if !processes::gone_within(pid, std::time::Duration::from_secs(3)).await {
-            processes::send_signal(pid, "KILL").await;
+            processes::send_signal(pid, processes::Signal::KILL);
         }
     }
 }

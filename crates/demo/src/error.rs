@@ -9,9 +9,6 @@ use std::path::PathBuf;
 /// `to_string()` only, and "permission denied" is the part a user can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    /// No `--dir` and no data folder to put the demo in.
-    #[error("cannot find a folder for the demo: {0}")]
-    NoDataFolder(tapgate_config::ConfigError),
     /// A file or folder of the demo could not be made, read or written, or a pipe to a helper broke.
     #[error("{context}: {error}")]
     Io { context: String, error: std::io::Error },

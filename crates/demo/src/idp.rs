@@ -63,7 +63,7 @@ impl DevIdp {
             None => None,
         };
         let Some((stdout, issuer)) = started else {
-            processes::stop(&mut child, "TERM", Duration::from_secs(2)).await;
+            processes::stop(&mut child, processes::Signal::TERM, Duration::from_secs(2)).await;
             return Err(DemoError::IdpStart {
                 log: dir.idp_log(),
                 log_tail: processes::log_tail(&dir.idp_log(), 10),
@@ -78,7 +78,7 @@ impl DevIdp {
 
     /// SIGTERM, then a kill after a few seconds.
     pub async fn stop(mut self) {
-        processes::stop(&mut self.child, "TERM", Duration::from_secs(5)).await;
+        processes::stop(&mut self.child, processes::Signal::TERM, Duration::from_secs(5)).await;
     }
 }
 

@@ -25,25 +25,26 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     cmd
 }
 
-/// Sends `signal` (e.g. "INT", "TERM") to `pid` with kill(1): Tapgate's crates have no unsafe
-/// code, and kill(1) is on every system PostgreSQL runs on.
-pub async fn send_signal(pid: u32, signal: &str) {
-    let _ = tokio::process::Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .await;
+pub use rustix::process::Signal;
+
+/// Sends `signal` to `pid` (rustix's safe `kill`); a process that is already gone is fine.
+pub fn send_signal(pid: u32, signal: Signal) {
+    if let Some(pid) = pid_of(pid) {
+        let _ = rustix::process::kill_process(pid, signal);
+    }
+}
+
+fn pid_of(pid: u32) -> Option<rustix::process::Pid> {
+    i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw)
 }
 
 /// Stops `child` with `signal`, waiting up to `grace` before killing it; always reaps it.
-pub async fn stop(child: &mut Child, signal: &str, grace: Duration) {
+pub async fn stop(child: &mut Child, signal: Signal, grace: Duration) {
     if let Ok(Some(_)) = child.try_wait() {
         return;
     }
     if let Some(pid) = child.id() {
-        send_signal(pid, signal).await;
+        send_signal(pid, signal);
     }
     if tokio::time::timeout(grace, child.wait()).await.is_err() {
         let _ = child.start_kill();
@@ -55,24 +56,30 @@ pub async fn stop(child: &mut Child, signal: &str, grace: Duration) {
 /// not our child). A zombie counts as gone: it has exited and only waits for its parent (or
 /// init) to reap it.
 pub fn alive(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // The state follows the command name, which is in parentheses and may hold spaces.
-    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
-    !matches!(state, Some("Z" | "X"))
+    let Ok(pid) = i32::try_from(pid) else { return false };
+    let state = procfs::process::Process::new(pid).and_then(|p| p.stat()).and_then(|stat| stat.state());
+    !matches!(state, Err(_) | Ok(procfs::process::ProcState::Zombie | procfs::process::ProcState::Dead))
 }
 
-/// Waits up to `limit` for `pid` to be gone; returns whether it is.
+/// Waits up to `limit` for `pid` to be gone; returns whether it is. The kernel says when it
+/// exits (a pidfd turns readable), so this wakes at the exit, not at the next poll.
 pub async fn gone_within(pid: u32, limit: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
-    while alive(pid) {
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    true
+    let Some(raw) = pid_of(pid) else { return true };
+    let pidfd = match rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::NONBLOCK) {
+        Ok(fd) => fd,
+        // No such process: it is gone already.
+        Err(rustix::io::Errno::SRCH) => return true,
+        // No pidfds (an old kernel): the process table is the only way left to tell.
+        Err(_) => return !alive(pid),
+    };
+    // poll(2) on a blocking thread: tokio's AsyncFd would need unsafe code for a raw pidfd.
+    let waited = tokio::task::spawn_blocking(move || {
+        let mut fds = [rustix::event::PollFd::new(&pidfd, rustix::event::PollFlags::IN)];
+        let timeout = rustix::event::Timespec::try_from(limit).ok();
+        matches!(rustix::event::poll(&mut fds, timeout.as_ref()), Ok(n) if n > 0)
+    })
+    .await;
+    matches!(waited, Ok(true)) || !alive(pid)
 }
 
 /// The last `lines` lines of a log file, for error messages.
@@ -86,12 +93,25 @@ pub(crate) fn log_tail(path: &Path, lines: usize) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::{alive, log_tail};
+    use std::time::Duration;
+
+    use super::{Signal, alive, gone_within, log_tail, send_signal};
 
     #[test]
     fn this_process_is_alive_and_a_made_up_pid_is_not() {
         assert!(alive(std::process::id()));
         assert!(!alive(u32::MAX));
+    }
+
+    #[tokio::test]
+    async fn a_process_that_exits_is_seen_gone_at_once_and_one_that_runs_is_not() {
+        let mut child = tokio::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id().unwrap();
+        assert!(!gone_within(pid, Duration::from_millis(50)).await, "sleep 30 is still running");
+        send_signal(pid, Signal::TERM);
+        // The child is a zombie until reaped: gone all the same.
+        assert!(gone_within(pid, Duration::from_secs(10)).await);
+        let _ = child.wait().await;
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tapgate_core::session::clock_text;
+use tapgate_clock::clock_text;
 
 /// Under this many seconds left, a token is "expiring soon": amber icon, a notification.
 pub const EXPIRING_SOON_SECS: i64 = 5 * 60;

@@ -94,6 +94,16 @@ impl HistoryRow {
 }
 
 /// Connections per day for the last [`CHART_DAYS`] days up to `now_ms`, oldest first.
+/// One page of the History screen from every row read (newest first): the rows matching the
+/// filter's text, at most its limit (default 500), and the per-day chart over all matching rows.
+pub fn page(rows: Vec<HistoryRow>, filter: &HistoryFilter, now_ms: i64) -> HistoryPage {
+    let text = filter.text.clone().unwrap_or_default();
+    let matching: Vec<HistoryRow> = rows.into_iter().filter(|r| r.matches(&text)).collect();
+    let per_day = per_day(&matching, now_ms, filter.utc_offset_minutes.unwrap_or(0));
+    let limit = filter.limit.unwrap_or(500) as usize;
+    HistoryPage { rows: matching.into_iter().take(limit).collect(), per_day }
+}
+
 pub fn per_day(rows: &[HistoryRow], now_ms: i64, utc_offset_minutes: i32) -> Vec<DayCount> {
     let offset_ms = i64::from(utc_offset_minutes) * 60_000;
     let today = (now_ms + offset_ms).div_euclid(86_400_000);
@@ -172,6 +182,24 @@ fn iso_utc(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_filters_limits_and_charts_the_matching_rows_only() {
+        let now = 1_764_000_000_000;
+        let mut failed = row(now - 1_000, "tls error");
+        failed.database = "staging".into();
+        let rows = vec![row(now, "ok"), failed, row(now - 2_000, "ok")];
+        let filter = HistoryFilter { text: Some("OK".into()), limit: Some(1), ..HistoryFilter::default() };
+        let page = page(rows, &filter, now);
+        assert_eq!(page.rows.len(), 1, "the limit");
+        assert_eq!(page.rows[0].started_at_ms, now, "newest first");
+        let today = page.per_day.last().expect("today");
+        assert_eq!(
+            (today.connections, today.failed),
+            (2, 0),
+            "the chart counts both ok rows, not the tls error"
+        );
+    }
 
     fn row(started_at_ms: i64, outcome: &str) -> HistoryRow {
         HistoryRow {

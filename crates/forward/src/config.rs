@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use tapgate_clock::{SharedClock, SystemClock};
+
 pub use tapgate_pgwire::AuthMethod;
 
 /// Default cap on client connections through one forwarder.
@@ -85,6 +87,8 @@ pub struct ForwarderConfig {
     pub startup_timeout: Duration,
     /// Bound on the server's login: StartupMessage to ReadyForQuery.
     pub login_timeout: Duration,
+    /// Dates connections for the observer (the engine's clock, so history and tests agree).
+    pub clock: SharedClock,
 }
 
 impl ForwarderConfig {
@@ -116,6 +120,7 @@ impl ForwarderConfig {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             startup_timeout: DEFAULT_STARTUP_TIMEOUT,
             login_timeout: DEFAULT_LOGIN_TIMEOUT,
+            clock: SystemClock::shared(),
         }
     }
 

@@ -49,7 +49,7 @@ pub(crate) async fn serve(
     peer: SocketAddr,
     pending: OwnedSemaphorePermit,
 ) {
-    let started_at = SystemTime::now();
+    let started_at = shared.config.clock.now();
     if let Err(error) = client.set_nodelay(true) {
         tracing::debug!(%error, "cannot set TCP_NODELAY on a client connection");
     }
@@ -100,6 +100,7 @@ impl Opening<'_> {
     }
 
     fn end(
+        &self,
         outcome: Outcome,
         role: Option<String>,
         progress: &Progress,
@@ -111,7 +112,7 @@ impl Opening<'_> {
             identity: progress.identity.clone(),
             bytes_from_client: progress.bytes_from_client,
             bytes_to_client: progress.bytes_to_client,
-            ended_at: SystemTime::now(),
+            ended_at: self.shared.config.clock.now(),
             error,
         }
     }
@@ -121,7 +122,7 @@ impl Opening<'_> {
         let id = self.shared.observer.opened(&self.start(None));
         let mut progress = Progress::default();
         farewell(&mut client, &error, &mut progress).await;
-        let end = Self::end(error.outcome(), None, &progress, Some(error.to_string()));
+        let end = self.end(error.outcome(), None, &progress, Some(error.to_string()));
         tracing::info!(
             database = %self.shared.config.name, peer = %self.peer, outcome = %end.outcome, error = %error,
             "connection refused before startup"
@@ -150,7 +151,7 @@ impl Opening<'_> {
             database = %self.shared.config.name, role = %role, outcome = %outcome, error = ?error,
             "cancel request"
         );
-        self.shared.observer.closed(id, &Self::end(outcome, Some(role), &Progress::default(), error));
+        self.shared.observer.closed(id, &self.end(outcome, Some(role), &Progress::default(), error));
     }
 
     /// A session: login upstream, then relay until either side closes.
@@ -171,16 +172,11 @@ impl Opening<'_> {
                 } else {
                     relayed.error
                 };
-                Self::end(Outcome::Ok, Some(message.user().to_owned()), &progress, error)
+                self.end(Outcome::Ok, Some(message.user().to_owned()), &progress, error)
             }
             Err(error) => {
                 farewell(&mut client, &error, &mut progress).await;
-                Self::end(
-                    error.outcome(),
-                    Some(message.user().to_owned()),
-                    &progress,
-                    Some(error.to_string()),
-                )
+                self.end(error.outcome(), Some(message.user().to_owned()), &progress, Some(error.to_string()))
             }
         };
         tracing::info!(

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use secrecy::SecretString;
+use tapgate_clock::SharedClock;
 use tapgate_config::{Dialect, IdpConfig};
 use tokio::sync::OnceCell;
 
@@ -24,6 +25,7 @@ struct Inner {
     http: IdpHttp,
     /// Fetched on first use; a failure is not cached, so the next call tries again.
     discovery: OnceCell<Discovery>,
+    clock: SharedClock,
 }
 
 impl std::fmt::Debug for IdpClient {
@@ -36,9 +38,12 @@ impl std::fmt::Debug for IdpClient {
 impl IdpClient {
     /// Sets up the HTTPS client (rustls, system roots + `ca_file`, 5 s connect timeout, 20 s
     /// request timeout, no redirect to plain http). Does not contact the IdP.
-    pub fn new(config: &IdpConfig) -> Result<IdpClient, IdpError> {
-        let http = IdpHttp::new(config)?;
-        Ok(IdpClient { inner: Arc::new(Inner { config: config.clone(), http, discovery: OnceCell::new() }) })
+    /// `clock` is the local clock: skew measurements and expiries of opaque tokens use it.
+    pub fn new(config: &IdpConfig, clock: SharedClock) -> Result<IdpClient, IdpError> {
+        let http = IdpHttp::new(config, clock.clone())?;
+        Ok(IdpClient {
+            inner: Arc::new(Inner { config: config.clone(), http, discovery: OnceCell::new(), clock }),
+        })
     }
 
     /// The configuration this client was made from.
@@ -94,6 +99,7 @@ impl IdpClient {
             &response,
             None,
             http.latest_skew(),
+            self.inner.clock.as_ref(),
         )
     }
 
@@ -110,6 +116,7 @@ impl IdpClient {
             &response,
             Some(refresh_token),
             http.latest_skew(),
+            self.inner.clock.as_ref(),
         )
     }
 
@@ -140,6 +147,7 @@ impl IdpClient {
 mod tests {
     use std::path::PathBuf;
 
+    use tapgate_clock::SystemClock;
     use tapgate_config::AuthenticatorChoice;
     use tokio::io::AsyncWriteExt as _;
     use url::Url;
@@ -167,7 +175,7 @@ mod tests {
         let port = listener.local_addr().expect("addr").port();
         drop(listener);
 
-        let client = IdpClient::new(&config(port)).expect("client");
+        let client = IdpClient::new(&config(port), SystemClock::shared()).expect("client");
         let err = client.refresh(&SecretString::from("rt-SECRET-value")).await.expect_err("nobody listens");
         assert!(err.is_unreachable(), "{err}");
         assert_eq!(
@@ -189,9 +197,11 @@ mod tests {
             }
         });
 
-        let client =
-            IdpClient::new(&IdpConfig { issuer: format!("https://127.0.0.1:{port}"), ..config(port) })
-                .expect("client");
+        let client = IdpClient::new(
+            &IdpConfig { issuer: format!("https://127.0.0.1:{port}"), ..config(port) },
+            SystemClock::shared(),
+        )
+        .expect("client");
         let err = client.refresh(&SecretString::from("rt-SECRET-value")).await.expect_err("not TLS");
         let text = err.to_string();
         assert!(matches!(err, IdpError::Tls { .. }), "{text}");
@@ -205,10 +215,10 @@ mod tests {
 
     #[test]
     fn an_unreadable_ca_file_names_the_file_and_the_table() {
-        let err = IdpClient::new(&IdpConfig {
-            ca_file: Some(PathBuf::from("/nonexistent/ca.pem")),
-            ..config(8443)
-        })
+        let err = IdpClient::new(
+            &IdpConfig { ca_file: Some(PathBuf::from("/nonexistent/ca.pem")), ..config(8443) },
+            SystemClock::shared(),
+        )
         .expect_err("missing ca file");
         assert!(
             err.to_string().starts_with("cannot use ca_file /nonexistent/ca.pem of [idp.corp]: "),

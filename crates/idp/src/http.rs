@@ -6,6 +6,8 @@ use std::error::Error as StdError;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use tapgate_clock::SharedClock;
+
 use reqwest::header::{DATE, HeaderMap};
 use reqwest::{StatusCode, redirect};
 use serde::Deserialize;
@@ -27,6 +29,8 @@ pub(crate) struct IdpHttp {
     idp: String,
     ca_file: Option<std::path::PathBuf>,
     latest_skew: Mutex<Option<ClockSkew>>,
+    /// Brackets each exchange for the skew measurement.
+    clock: SharedClock,
 }
 
 /// A complete response: the body is read before the exchange counts as done.
@@ -40,7 +44,7 @@ pub(crate) struct IdpResponse {
 impl IdpHttp {
     /// Builds the client: rustls with the system roots plus `ca_file`, 5 s to connect, 20 s per
     /// request, https only (a redirect to plain http is refused).
-    pub(crate) fn new(config: &IdpConfig) -> Result<IdpHttp, IdpError> {
+    pub(crate) fn new(config: &IdpConfig, clock: SharedClock) -> Result<IdpHttp, IdpError> {
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             // System roots only: openidconnect's reqwest features also compile in the webpki
@@ -84,6 +88,7 @@ impl IdpHttp {
             idp: config.name.clone(),
             ca_file: config.ca_file.clone(),
             latest_skew: Mutex::new(None),
+            clock,
         })
     }
 
@@ -100,12 +105,12 @@ impl IdpHttp {
     /// Any HTTP status is a response; only transport failures are errors.
     pub(crate) async fn execute(&self, request: reqwest::Request) -> Result<IdpResponse, IdpError> {
         let url = request.url().clone();
-        let sent = SystemTime::now();
+        let sent = self.clock.now();
         let response = self.client.execute(request).await.map_err(|err| self.transport_error(&err, &url))?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|err| self.transport_error(&err, &url))?.to_vec();
-        let received = SystemTime::now();
+        let received = self.clock.now();
 
         let skew = date_header(&headers).map(|date| ClockSkew::measure(date, sent, received));
         if let Some(skew) = skew {

@@ -4,7 +4,9 @@
 //! seconds makes fresh tokens look expired (or not yet valid), so the client measures the offset
 //! on every response and the caller decides when to warn.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+
+use tapgate_clock::{Clock, unix_millis};
 
 use serde::{Deserialize, Serialize};
 
@@ -25,9 +27,9 @@ impl ClockSkew {
         self.seconds.abs() > Self::THRESHOLD_SECONDS
     }
 
-    /// The IdP's current time in unix seconds, estimated from the local clock.
-    pub fn idp_now(&self) -> i64 {
-        unix_seconds(SystemTime::now()) + self.seconds
+    /// The IdP's current time in unix seconds, estimated from the local `clock`.
+    pub fn idp_now(&self, clock: &dyn Clock) -> i64 {
+        clock.unix_seconds() + self.seconds
     }
 
     /// Estimates the skew from one exchange: `date` is the response's `Date` header, `sent` and
@@ -48,24 +50,10 @@ impl ClockSkew {
     }
 }
 
-/// Unix seconds of a system time (negative before 1970).
-pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
-    unix_millis(t).div_euclid(1000)
-}
-
-fn unix_millis(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(after) => millis(after),
-        Err(before) => -millis(before.duration()),
-    }
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
     use super::*;
 
     fn at(ms: u64) -> SystemTime {
@@ -101,9 +89,8 @@ mod tests {
 
     #[test]
     fn idp_now_adds_the_skew_to_the_local_clock() {
-        let local = unix_seconds(SystemTime::now());
-        let idp_now = ClockSkew { seconds: 120 }.idp_now();
-        assert!((idp_now - local - 120).abs() <= 1, "{idp_now} vs {local}");
+        let clock = tapgate_clock::ManualClock::at(at(2_000_000));
+        assert_eq!(ClockSkew { seconds: 120 }.idp_now(clock.as_ref()), 2_000_000 / 1000 + 120);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::fmt;
 
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
+use tapgate_clock::Clock;
 
 use crate::claims::{decode_claims, looks_like_jwt};
 use crate::http::{IdpResponse, status_text};
@@ -64,6 +65,7 @@ pub(crate) fn token_set(
     response: &IdpResponse,
     previous_refresh: Option<&SecretString>,
     fallback_skew: Option<ClockSkew>,
+    clock: &dyn Clock,
 ) -> Result<TokenSet, IdpError> {
     let unreadable = |detail: String| IdpError::Protocol {
         idp: idp.to_string(),
@@ -89,7 +91,7 @@ pub(crate) fn token_set(
         })?;
         let claims = decode_claims(id_token.expose_secret())?;
         let expires_at = match body.expires_in {
-            Some(seconds) => skew.idp_now() + seconds,
+            Some(seconds) => skew.idp_now(clock) + seconds,
             None => claims.exp,
         };
         (claims, expires_at)
@@ -122,6 +124,7 @@ mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use reqwest::StatusCode;
     use serde_json::json;
+    use tapgate_clock::SystemClock;
 
     use super::*;
 
@@ -150,6 +153,7 @@ mod tests {
             ),
             None,
             None,
+            &SystemClock,
         )
         .expect("token set");
         assert_eq!(set.expires_at, 1_900_000_000);
@@ -172,9 +176,10 @@ mod tests {
             ),
             Some(&SecretString::from("rt-old")),
             None,
+            &SystemClock,
         )
         .expect("token set");
-        let expected = ClockSkew::default().idp_now() + 300;
+        let expected = ClockSkew::default().idp_now(&SystemClock) + 300;
         assert!((set.expires_at - expected).abs() <= 1, "{} vs {expected}", set.expires_at);
         assert_eq!(
             set.refresh_token.as_ref().map(|t| t.expose_secret().to_string()),
@@ -191,6 +196,7 @@ mod tests {
             &response(json!({ "access_token": access, "token_type": "Bearer", "refresh_token": "rt-SECRET", "id_token": "id-SECRET" }), None),
             None,
             None,
+            &SystemClock,
         )
         .expect("token set");
         let debug = format!("{set:?}");
@@ -210,6 +216,7 @@ mod tests {
             ),
             None,
             None,
+            &SystemClock,
         )
         .expect_err("bad expires_in");
         assert!(!err.to_string().contains("SECRET"), "{err}");
@@ -220,6 +227,7 @@ mod tests {
             &response(json!({ "token_type": "Bearer" }), None),
             None,
             None,
+            &SystemClock,
         )
         .expect_err("no access token");
         assert!(err.to_string().contains("missing field `access_token`"), "{err}");
@@ -233,6 +241,7 @@ mod tests {
             &response(json!({ "access_token": jwt(claims_json(1)), "token_type": "DPoP" }), None),
             None,
             None,
+            &SystemClock,
         )
         .expect_err("DPoP");
         assert!(err.to_string().contains("token_type DPoP"), "{err}");

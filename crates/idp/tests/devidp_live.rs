@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use secrecy::{ExposeSecret as _, SecretString};
+use tapgate_clock::SystemClock;
 use tapgate_config::{AuthenticatorChoice, DEFAULT_SCOPES, Dialect, IdpConfig};
 use tapgate_idp::{IdpClient, IdpError, Prompt, TouchRequest, authenticator_for};
 use url::Url;
@@ -115,7 +116,7 @@ impl Prompt for CountingPrompt {
 }
 
 async fn sign_in(config: &IdpConfig) -> Result<tapgate_idp::TokenSet, IdpError> {
-    let client = IdpClient::new(config)?;
+    let client = IdpClient::new(config, SystemClock::shared())?;
     let key = authenticator_for(&config.authenticator)?;
     client.sign_in(key, Arc::new(CountingPrompt::default())).await
 }
@@ -128,7 +129,7 @@ async fn sign_in_refresh_and_rotation() {
     idp.enroll("alice@example.com", "dba,dev", &alice_key);
     let config = idp.config("alice@example.com", &alice_key);
 
-    let client = IdpClient::new(&config).expect("client");
+    let client = IdpClient::new(&config, SystemClock::shared()).expect("client");
     let prompt = Arc::new(CountingPrompt::default());
     let key = authenticator_for(&config.authenticator).expect("soft key");
     let tokens = client.sign_in(key, prompt.clone()).await.expect("sign in");
@@ -139,7 +140,11 @@ async fn sign_in_refresh_and_rotation() {
     assert_eq!(tokens.claims.groups, vec!["dba".to_string(), "dev".to_string()]);
     assert_eq!(tokens.claims.aud, vec!["postgres".to_string()]);
     assert!(tokens.id_token.is_some());
-    assert!(tokens.expires_at > tokens.skew.idp_now() + 800, "15 min token: {}", tokens.expires_at);
+    assert!(
+        tokens.expires_at > tokens.skew.idp_now(&SystemClock) + 800,
+        "15 min token: {}",
+        tokens.expires_at
+    );
     assert!(!tokens.skew.is_significant(), "{:?}", tokens.skew);
     assert_eq!(client.clock_skew(), Some(tokens.skew));
     let debug = format!("{tokens:?}");
@@ -226,7 +231,7 @@ async fn the_errors_a_user_can_run_into() {
 
     // The IdP goes away (the client, with its CA, was set up before).
     let issuer = idp.issuer.clone();
-    let client = IdpClient::new(&alice).expect("client");
+    let client = IdpClient::new(&alice, SystemClock::shared()).expect("client");
     drop(idp);
     let key = authenticator_for(&alice.authenticator).expect("key");
     let err = client.sign_in(key, Arc::new(CountingPrompt::default())).await.expect_err("gone");
@@ -245,6 +250,6 @@ async fn clock_skew_is_measured_from_date_headers() {
     assert!((tokens.skew.seconds - 120).abs() <= 1, "{:?}", tokens.skew);
     assert!(tokens.skew.is_significant());
     // exp is on the IdP's clock: 15 minutes after the IdP's now, not ours.
-    let remaining = tokens.expires_at - tokens.skew.idp_now();
+    let remaining = tokens.expires_at - tokens.skew.idp_now(&SystemClock);
     assert!((880..=900).contains(&remaining), "{remaining}");
 }

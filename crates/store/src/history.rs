@@ -14,6 +14,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::StoreError;
+use crate::outcome::{ConnectionOutcome, SignInMethod, SignInOutcome};
+use tapgate_clock::SharedClock;
 
 /// Rows older than this are deleted when the history is opened.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -36,8 +38,7 @@ pub struct ConnectionRecord {
     pub bytes_up: u64,
     /// Server to client.
     pub bytes_down: u64,
-    /// `open`, `ok`, `refused`, `upstream unreachable`, `tls error`, `over limit`, `sign-in failed`, ...
-    pub outcome: String,
+    pub outcome: ConnectionOutcome,
     pub error: Option<String>,
 }
 
@@ -47,7 +48,7 @@ pub struct ConnectionEnd {
     pub ended_at: i64,
     pub bytes_up: u64,
     pub bytes_down: u64,
-    pub outcome: String,
+    pub outcome: ConnectionOutcome,
     pub error: Option<String>,
     /// The role and identity as finally settled (they may be unknown at open).
     pub role: Option<String>,
@@ -59,12 +60,10 @@ pub struct ConnectionEnd {
 pub struct SignInRecord {
     pub idp: String,
     pub identity: Option<String>,
-    /// `tap`, `refresh`.
-    pub method: String,
+    pub method: SignInMethod,
     /// Unix milliseconds.
     pub at: i64,
-    /// `ok` or `failed`.
-    pub outcome: String,
+    pub outcome: SignInOutcome,
     pub error: Option<String>,
 }
 
@@ -100,12 +99,13 @@ impl HistoryWriter {
     /// older than `retention` before its first write. Nothing here touches the disk, so callers
     /// on an async runtime never wait on SQLite; a history that cannot be opened is logged by
     /// the thread and then only loses rows. The thread ends when the last writer is dropped.
-    pub fn open(path: &Path, retention: Duration) -> Result<HistoryWriter, StoreError> {
+    /// `clock` dates the pruning cutoff.
+    pub fn open(path: &Path, retention: Duration, clock: SharedClock) -> Result<HistoryWriter, StoreError> {
         let (sender, receiver) = mpsc::channel();
         let path = path.to_path_buf();
         std::thread::Builder::new()
             .name("tapgate-history".into())
-            .spawn(move || match open_and_prune(&path, retention) {
+            .spawn(move || match open_and_prune(&path, retention, clock.unix_millis()) {
                 Ok(conn) => write_loop(conn, receiver),
                 Err(e) => {
                     tracing::warn!("history is off: {e}");
@@ -148,9 +148,9 @@ impl HistoryWriter {
     }
 }
 
-fn open_and_prune(path: &Path, retention: Duration) -> Result<Connection, StoreError> {
+fn open_and_prune(path: &Path, retention: Duration, now_ms: i64) -> Result<Connection, StoreError> {
     let conn = open_database(path)?;
-    let cutoff = now_millis() - retention.as_millis() as i64;
+    let cutoff = now_ms - retention.as_millis() as i64;
     conn.execute("DELETE FROM connections WHERE started_at < ?1", params![cutoff]).map_err(sql)?;
     conn.execute("DELETE FROM sign_ins WHERE at < ?1", params![cutoff]).map_err(sql)?;
     Ok(conn)
@@ -352,16 +352,10 @@ fn sql(e: rusqlite::Error) -> StoreError {
     StoreError::History(e.to_string())
 }
 
-/// Unix milliseconds now.
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
+    use tapgate_clock::{Clock as _, ManualClock};
+
     use super::*;
 
     fn record(db: &str, started_at: i64) -> ConnectionRecord {
@@ -375,7 +369,7 @@ mod tests {
             ended_at: None,
             bytes_up: 0,
             bytes_down: 0,
-            outcome: "open".into(),
+            outcome: ConnectionOutcome::Open,
             error: None,
         }
     }
@@ -384,19 +378,20 @@ mod tests {
     fn a_connection_is_recorded_at_open_and_completed_at_close() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = history_path(dir.path());
-        let writer = HistoryWriter::open(&path, DEFAULT_RETENTION).expect("open");
-        let now = now_millis();
+        let clock = ManualClock::starting_now();
+        let writer = HistoryWriter::open(&path, DEFAULT_RETENTION, clock.clone()).expect("open");
+        let now = clock.unix_millis();
         let id = writer.opened(record("prod", now));
         writer.flush(Duration::from_secs(5));
         let open =
             HistoryReader::open(&path).expect("reader").connections(&HistoryQuery::default()).expect("rows");
-        assert_eq!(open[0].outcome, "open");
+        assert_eq!(open[0].outcome, ConnectionOutcome::Open);
 
         let end = ConnectionEnd {
             ended_at: now + 1500,
             bytes_up: 120,
             bytes_down: 4096,
-            outcome: "ok".into(),
+            outcome: ConnectionOutcome::Ok,
             error: None,
             role: None,
             identity: None,
@@ -417,9 +412,10 @@ mod tests {
     fn filter_limit_and_retention() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = history_path(dir.path());
-        let now = now_millis();
+        let clock = ManualClock::starting_now();
+        let now = clock.unix_millis();
         {
-            let writer = HistoryWriter::open(&path, DEFAULT_RETENTION).expect("open");
+            let writer = HistoryWriter::open(&path, DEFAULT_RETENTION, clock.clone()).expect("open");
             writer.opened(record("prod", now - 100 * 24 * 3600 * 1000));
             writer.opened(record("prod", now - 2));
             writer.opened(record("staging", now - 1));
@@ -434,7 +430,7 @@ mod tests {
         assert_eq!(newest[0].started_at, now);
 
         // Reopening for writing prunes what is past the retention.
-        let writer = HistoryWriter::open(&path, DEFAULT_RETENTION).expect("reopen");
+        let writer = HistoryWriter::open(&path, DEFAULT_RETENTION, clock.clone()).expect("reopen");
         writer.flush(Duration::from_secs(5));
         let all = reader.connections(&HistoryQuery::default()).expect("rows");
         assert_eq!(all.len(), 3, "the 100-day-old row is gone");

@@ -6,6 +6,7 @@
 //!   available.
 //! - [`cached_session`]: [`CachedSession`], what one keyring entry holds.
 //! - [`history`]: connections and sign-ins in SQLite, written by one thread off the relay's path.
+//! - [`outcome`]: [`ConnectionOutcome`], [`SignInMethod`], [`SignInOutcome`]: what the history records, as types.
 //! - [`error`]: the crate's error type, [`StoreError`].
 //!
 //! Tokens are never written to a plain file: the keyring or this process's memory, nothing else.
@@ -13,6 +14,7 @@
 pub mod cached_session;
 pub mod error;
 pub mod history;
+pub mod outcome;
 pub mod token_cache;
 
 pub use cached_session::CachedSession;
@@ -20,4 +22,5 @@ pub use error::StoreError;
 pub use history::{
     ConnectionEnd, ConnectionRecord, HistoryQuery, HistoryReader, HistoryWriter, SignInRecord, history_path,
 };
+pub use outcome::{ConnectionOutcome, SignInMethod, SignInOutcome};
 pub use token_cache::{CacheBackend, TokenCache};

@@ -149,7 +149,8 @@ fn run_once(home: &Path, dir: &Path) -> Duration {
 
     let pids = recorded_pids(dir);
     let names: Vec<&str> = pids.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["tapgate-devidp", "postgres", "tapgate-connect"], "{}", demo.output());
+    // The forwarder runs inside `tapgate demo` itself: the servers are its only children.
+    assert_eq!(names, ["tapgate-devidp", "postgres"], "{}", demo.output());
     assert!(pids.iter().all(|(_, pid)| running(*pid)), "{pids:?} not all running:\n{}", demo.output());
 
     assert_eq!(demo.interrupt(), Some(0), "{}", demo.output());
@@ -175,6 +176,12 @@ fn demo_comes_up_from_nothing_serves_psql_and_stops_clean_then_restarts_faster()
         dir.display()
     );
     assert!(dir.join("config.toml").is_file(), "the demo config belongs in the demo folder");
+    assert!(dir.join("engine/history.sqlite3").is_file(), "the demo's history belongs in the demo folder");
+    assert!(
+        !home.path().join(".local/share/tapgate/history.sqlite3").exists()
+            && !home.path().join(".local/share/tapgate/ports.json").exists(),
+        "the demo must not write history or ports into the person's data folder"
+    );
     assert!(
         !home.path().join(".config/tapgate/config.toml").exists(),
         "the demo must not write the user's config"

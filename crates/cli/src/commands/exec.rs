@@ -21,14 +21,7 @@ pub async fn run(config: Option<PathBuf>, args: ExecArgs) -> anyhow::Result<Exit
     let forwarders = forwarding::bind(&engine, std::slice::from_ref(&args.db), PortChoice::Ephemeral).await?;
     let Some(bound) = forwarders.first() else { anyhow::bail!("no forwarder for {}", args.db) };
     let (port, db) = (bound.port(), bound.db.clone());
-    let role = args.role.clone().unwrap_or_else(|| db.role.clone());
-    if !db.allowed_roles().contains(&role) {
-        anyhow::bail!(
-            "role `{role}` is not allowed for {} (allowed: {})",
-            db.name,
-            db.allowed_roles().join(", ")
-        );
-    }
+    let role = engine.role_for(&db.name, args.role.as_deref())?;
 
     // Sign in before the command starts, so a tap prompt never interleaves with its output.
     let prompt = Arc::new(TerminalPrompt::default());

@@ -3,22 +3,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tapgate_store::{HistoryQuery, HistoryReader, history_path};
+use tapgate_core::{Engine, HistoryQuery};
 
 use crate::args::HistoryArgs;
 use crate::output::{human_bytes, utc_time};
 
-pub async fn run(_config: Option<PathBuf>, args: HistoryArgs) -> anyhow::Result<ExitCode> {
-    let path = history_path(&tapgate_config::data_dir()?);
+pub async fn run(config: Option<PathBuf>, args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    let engine = super::local_engine(config).await?;
     if args.sign_ins {
-        return sign_ins(&path, &args);
+        return sign_ins(&engine, &args);
     }
-    let rows = if path.exists() {
-        HistoryReader::open(&path)?
-            .connections(&HistoryQuery { database: args.db.clone(), limit: args.limit })?
-    } else {
-        Vec::new()
-    };
+    let rows = engine.connections(&HistoryQuery { database: args.db.clone(), limit: args.limit })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
@@ -38,7 +33,7 @@ pub async fn run(_config: Option<PathBuf>, args: HistoryArgs) -> anyhow::Result<
         };
         let outcome = match &r.error {
             Some(e) => format!("{}: {e}", r.outcome),
-            None => r.outcome.clone(),
+            None => r.outcome.to_string(),
         };
         println!(
             "{:<19}  {:<12} {:<12} {:<24} {:<16} {:>8} {:>9} {:>9}  {}",
@@ -57,8 +52,8 @@ pub async fn run(_config: Option<PathBuf>, args: HistoryArgs) -> anyhow::Result<
 }
 
 /// `--sign-ins`: when each IdP session was obtained, by a tap or a refresh, and failures.
-fn sign_ins(path: &std::path::Path, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
-    let rows = if path.exists() { HistoryReader::open(path)?.sign_ins(args.limit)? } else { Vec::new() };
+fn sign_ins(engine: &Engine, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let rows = engine.sign_ins(args.limit)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
@@ -71,7 +66,7 @@ fn sign_ins(path: &std::path::Path, args: &HistoryArgs) -> anyhow::Result<ExitCo
     for r in rows {
         let outcome = match &r.error {
             Some(e) => format!("{}: {e}", r.outcome),
-            None => r.outcome.clone(),
+            None => r.outcome.to_string(),
         };
         println!(
             "{:<19}  {:<12} {:<24} {:<8} {}",

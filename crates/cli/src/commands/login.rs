@@ -39,6 +39,6 @@ pub async fn run(config: Option<PathBuf>, args: LoginArgs) -> anyhow::Result<Exi
 impl TerminalPrompt {
     /// Clears the spinner even when the ceremony ended in an error.
     pub fn finished_now(&self) {
-        tapgate_idp::Prompt::finished(self);
+        tapgate_core::Prompt::finished(self);
     }
 }

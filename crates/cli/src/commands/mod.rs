@@ -13,19 +13,36 @@ pub mod whoami;
 
 use std::path::PathBuf;
 
-use tapgate_config::Config;
-use tapgate_core::Engine;
-use tapgate_store::{CacheBackend, TokenCache};
+use tapgate_config::{Config, ConfigError};
+use tapgate_core::{Context, Engine};
 
-/// Loads the configuration and opens the token cache, telling the user once when there is no keyring.
+/// Where this person's Tapgate files go: the data folder (`TAPGATE_DATA_DIR` or the XDG one)
+/// and the runtime folder. The engine is told, never looks itself.
+pub fn context() -> anyhow::Result<Context> {
+    Ok(Context::new(tapgate_config::data_dir()?, tapgate_config::runtime_dir()?))
+}
+
+/// Loads the configuration and opens the engine, telling the user once when there is no keyring.
 pub async fn engine(config: Option<PathBuf>) -> anyhow::Result<Engine> {
     let path = tapgate_config::config_path(config)?;
-    let config = Config::load(&path)?;
-    let cache = TokenCache::open().await;
-    if let CacheBackend::Memory { reason } = cache.backend() {
-        eprintln!(
-            "tapgate: no OS keyring available ({reason}); tokens are kept in memory for this command only."
-        );
+    let engine = Engine::open(Config::load(&path)?, context()?).await;
+    if let Some(warning) = engine.keyring_warning() {
+        eprintln!("tapgate: {warning}");
     }
-    Ok(Engine::new(config, cache))
+    Ok(engine)
+}
+
+/// An engine for commands that never touch tokens (`dsn`, `history`): the keyring is not even
+/// asked. Without a config file it still opens (history needs none), with no IdPs or databases.
+pub async fn local_engine(config: Option<PathBuf>) -> anyhow::Result<Engine> {
+    let path = tapgate_config::config_path(config)?;
+    let config = match Config::load(&path) {
+        Ok(config) => config,
+        Err(ConfigError::NotFound { .. }) => {
+            Config { path, idps: Default::default(), dbs: Default::default() }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let context = context()?.with_memory_keyring("this command keeps no tokens");
+    Ok(Engine::open(config, context).await)
 }

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::json;
-use tapgate_core::status::running_processes;
 
 use crate::args::StatusArgs;
 use crate::output::countdown;
@@ -16,7 +15,7 @@ pub async fn run(config: Option<PathBuf>, args: StatusArgs) -> anyhow::Result<Ex
         let session = engine.cached_session(Some(name)).await?;
         idps.push((name.clone(), session));
     }
-    let processes = running_processes(&tapgate_config::runtime_dir()?);
+    let processes = engine.running_processes();
 
     if args.json {
         let idps: Vec<_> = idps

@@ -5,8 +5,6 @@
 //! # Layout
 //! - [`signals`]: Ctrl-C and SIGTERM, caught from the first moment.
 //! - [`progress`]: the "Starting X… ok" lines, as the demo's [`tapgate_demo::Progress`].
-//! - [`forwarder`]: `tapgate connect demo` as a child, with the demo's config and data folder.
 
-pub mod forwarder;
 pub mod progress;
 pub mod signals;

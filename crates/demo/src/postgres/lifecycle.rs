@@ -54,7 +54,7 @@ impl Cluster {
         if let Some(pid) = pid
             && !processes::gone_within(pid, Duration::from_secs(5)).await
         {
-            processes::send_signal(pid, "QUIT").await;
+            processes::send_signal(pid, processes::Signal::QUIT);
             processes::gone_within(pid, Duration::from_secs(5)).await;
         }
     }

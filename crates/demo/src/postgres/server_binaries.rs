@@ -8,12 +8,11 @@ use crate::binaries::{DemoBinaries, INSTALL_PG18};
 use crate::error::DemoError;
 use crate::processes;
 
-/// The PostgreSQL 18 server binaries' folder: `TAPGATE_PG18_BIN`, else what
+/// The PostgreSQL 18 server binaries' folder: the one given to [`DemoBinaries`], else what
 /// scripts/install-pg18.sh installed (running it when the demo's executable sits in a Tapgate
 /// checkout and nothing is installed yet). Returns the folder and whether it installed now.
 pub async fn find_binaries(binaries: &DemoBinaries) -> Result<(PathBuf, bool), DemoError> {
-    if let Some(dir) = std::env::var_os("TAPGATE_PG18_BIN").filter(|v| !v.is_empty()) {
-        let dir = PathBuf::from(dir);
+    if let Some(dir) = binaries.postgres_bin().map(PathBuf::from) {
         if !dir.join("postgres").is_file() {
             return Err(DemoError::BadPostgresBin(dir));
         }

@@ -1,0 +1,71 @@
+//! Small files of Tapgate's own (ports, status) replaced whole: written to a unique temporary
+//! file beside the target and renamed over it (tempfile's `persist`), so a reader never sees half
+//! a file and two writers never share a temporary name; and an advisory lock for
+//! read-modify-write cycles shared by several processes (the app and a CLI at once).
+
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::CoreError;
+
+/// Replaces `path` with `bytes` atomically (creating the folder when needed).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CoreError> {
+    let failed = |action, source| CoreError::LocalFile { action, path: path.to_path_buf(), source };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| failed("create the folder of", e))?;
+    let mut temp =
+        tempfile::Builder::new().prefix(".tapgate-").tempfile_in(dir).map_err(|e| failed("write", e))?;
+    temp.write_all(bytes).map_err(|e| failed("write", e))?;
+    temp.persist(path).map_err(|e| failed("replace", e.error))?;
+    Ok(())
+}
+
+/// An exclusive advisory lock on `<path>.lock`, held until dropped. Other Tapgate processes
+/// taking the same lock wait; nothing else is blocked.
+pub(crate) struct FileLock {
+    _file: File,
+    #[allow(dead_code)] // kept for Debug output and future messages
+    path: PathBuf,
+}
+
+impl FileLock {
+    /// Takes the lock, waiting for another holder to let go (a blocking call: keep the work
+    /// under it short).
+    pub(crate) fn acquire(path: &Path) -> Result<FileLock, CoreError> {
+        let lock_path = path.with_extension("lock");
+        let failed = |source| CoreError::LocalFile { action: "lock", path: lock_path.clone(), source };
+        if let Some(dir) = lock_path.parent() {
+            std::fs::create_dir_all(dir).map_err(failed)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(failed)?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| failed(std::io::Error::from(e)))?;
+        Ok(FileLock { _file: file, path: lock_path })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_replaces_the_whole_file_and_leaves_no_temporary_behind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sub").join("ports.json");
+        write_atomic(&path, b"first, longer content").expect("write");
+        write_atomic(&path, b"second").expect("rewrite");
+        assert_eq!(std::fs::read(&path).expect("read"), b"second");
+        let names: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
+            .expect("list")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("ports.json")]);
+    }
+}

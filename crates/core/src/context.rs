@@ -1,0 +1,63 @@
+//! [`Context`]: everything the engine learns about the world it runs in, handed to it by the
+//! program (the CLI, the desktop app, a test) instead of read from globals: where its files go,
+//! which clock it believes and where tokens are kept.
+//!
+//! The engine never reads an environment variable or a well-known path itself. The CLI and the
+//! app build a context from `tapgate-config`'s locations; the demos point it at their own
+//! folder; tests point it at a temporary one and hand it a clock they move.
+
+use std::path::{Path, PathBuf};
+
+use tapgate_clock::{SharedClock, SystemClock};
+
+/// Where tokens are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyringChoice {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager); this process's memory
+    /// when it does not answer, which [`crate::Engine::keyring_warning`] then says.
+    Os,
+    /// This process's memory only (tests; a person who opted out). `reason` is shown as the
+    /// keyring warning.
+    Memory { reason: String },
+}
+
+/// What the engine needs from its surroundings.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// History, remembered ports; never tokens.
+    pub data_dir: PathBuf,
+    /// Status files of running forwarders (for `tapgate status`), and locks.
+    pub runtime_dir: PathBuf,
+    /// Now, for expiry, history and status.
+    pub clock: SharedClock,
+    pub keyring: KeyringChoice,
+}
+
+impl Context {
+    /// A context over the given folders with the system clock and the OS keyring: what the
+    /// programs use.
+    pub fn new(data_dir: impl Into<PathBuf>, runtime_dir: impl Into<PathBuf>) -> Context {
+        Context {
+            data_dir: data_dir.into(),
+            runtime_dir: runtime_dir.into(),
+            clock: SystemClock::shared(),
+            keyring: KeyringChoice::Os,
+        }
+    }
+
+    /// A context whose files all live under `root` (`data/` and `run/`): the demos and tests,
+    /// which must never touch the person's own folders.
+    pub fn under(root: &Path) -> Context {
+        Context::new(root.join("data"), root.join("run"))
+    }
+
+    /// The same context with another clock.
+    pub fn with_clock(self, clock: SharedClock) -> Context {
+        Context { clock, ..self }
+    }
+
+    /// The same context with tokens kept in memory only.
+    pub fn with_memory_keyring(self, reason: impl Into<String>) -> Context {
+        Context { keyring: KeyringChoice::Memory { reason: reason.into() }, ..self }
+    }
+}

@@ -1,0 +1,251 @@
+//! The sign-in policy: a valid session from the engine's memory or the token cache, else a
+//! refresh without a tap, else a key tap; one sign-in per IdP at a time.
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use tapgate_config::IdpConfig;
+use tapgate_idp::{ClockSkew, IdpClient, IdpError, Prompt, TokenSet};
+use tapgate_store::{CachedSession, SignInMethod, SignInOutcome, SignInRecord};
+
+use crate::{CoreError, CoreEvent, Engine, Session, SessionOrigin};
+
+/// How hard to try for a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInPolicy {
+    /// Use a valid cached token, else refresh, else ask for a tap.
+    Reuse,
+    /// Renew now: refresh without a tap when a refresh token is held, else ask for a tap
+    /// (the app's "Renew" before a token runs out).
+    Renew,
+    /// Ask for a tap even if a valid token is cached.
+    ForceTap,
+}
+
+impl Engine {
+    /// A valid session for the IdP: cached, refreshed, or signed in with a tap through `prompt`.
+    pub async fn session(
+        &self,
+        idp: Option<&str>,
+        prompt: Arc<dyn Prompt>,
+        policy: SignInPolicy,
+    ) -> Result<Session, CoreError> {
+        let config = self.idp(idp)?.clone();
+        if policy == SignInPolicy::Reuse
+            && let Some(session) = self.current_session(&config.name)
+        {
+            return Ok(session);
+        }
+        let lock = self.sign_in_lock(&config.name);
+        let _one_at_a_time = lock.lock().await;
+        let result = self.session_locked(&config, prompt, policy).await;
+        match &result {
+            Ok(session) => {
+                self.current
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(config.name.clone(), session.clone());
+            }
+            Err(e) => self.emit(CoreEvent::SignInFailed { idp: config.name.clone(), error: e.to_string() }),
+        }
+        self.record_sign_in(&config.name, &result);
+        result
+    }
+
+    /// The cached session without any network call; it may be expired. `None` when signed out.
+    pub async fn cached_session(&self, idp: Option<&str>) -> Result<Option<Session>, CoreError> {
+        let config = self.idp(idp)?;
+        let Some(stored) = self.load_matching(config).await? else {
+            return Ok(None);
+        };
+        // An entry whose token no longer decodes is as good as none.
+        let Ok(claims) = tapgate_idp::decode_claims(stored.access_token.expose_secret()) else {
+            return Ok(None);
+        };
+        Ok(Some(Session {
+            idp: config.name.clone(),
+            claims,
+            access_token: stored.access_token.clone(),
+            expires_at: stored.expires_at,
+            skew: ClockSkew { seconds: stored.skew_seconds },
+            origin: SessionOrigin::Cache,
+            can_refresh: stored.refresh_token.is_some(),
+            clock: self.context.clock.clone(),
+        }))
+    }
+
+    /// Forgets the tokens of an IdP. Returns whether there were any.
+    pub async fn sign_out(&self, idp: Option<&str>) -> Result<bool, CoreError> {
+        let name = self.idp(idp)?.name.clone();
+        self.current.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
+        let removed = self.cache.remove(&name).await?;
+        if removed {
+            self.emit(CoreEvent::SignedOut { idp: name });
+        }
+        Ok(removed)
+    }
+
+    /// A history row for a sign-in that asked the IdP (a tap or a refresh), or failed.
+    fn record_sign_in(&self, idp: &str, result: &Result<Session, CoreError>) {
+        let (identity, method, outcome, error) = match result {
+            Ok(s) if s.origin == SessionOrigin::Cache => return,
+            Ok(s) => {
+                let method = if s.origin == SessionOrigin::Refreshed {
+                    SignInMethod::Refresh
+                } else {
+                    SignInMethod::Tap
+                };
+                (Some(s.identity().to_string()), method, SignInOutcome::Ok, None)
+            }
+            Err(e) => (None, SignInMethod::SignIn, SignInOutcome::Failed, Some(e.to_string())),
+        };
+        if let Some(history) = self.history() {
+            history.signed_in(SignInRecord {
+                idp: idp.to_string(),
+                identity,
+                method,
+                at: self.context.clock.unix_millis(),
+                outcome,
+                error,
+            });
+        }
+    }
+
+    async fn session_locked(
+        &self,
+        config: &IdpConfig,
+        prompt: Arc<dyn Prompt>,
+        policy: SignInPolicy,
+    ) -> Result<Session, CoreError> {
+        if policy == SignInPolicy::Reuse {
+            // Another caller may have signed in while this one waited for the lock.
+            if let Some(session) = self.current_session(&config.name) {
+                return Ok(session);
+            }
+            if let Some(session) = self.cached_session(Some(&config.name)).await?
+                && !session.needs_renewal()
+            {
+                return Ok(session);
+            }
+        }
+        if policy != SignInPolicy::ForceTap
+            && let Some(refresh_token) = self.cached_refresh_token(config).await?
+        {
+            match self.client(config)?.refresh(&refresh_token).await {
+                Ok(tokens) => return self.adopt(config, tokens, SessionOrigin::Refreshed).await,
+                Err(IdpError::RefreshRejected { .. }) => {
+                    self.emit(CoreEvent::RefreshRejected { idp: config.name.clone() });
+                }
+                // The IdP is down or misbehaving: a tap would fail the same way.
+                Err(other) => return Err(other.into()),
+            }
+        }
+
+        let authenticator = tapgate_idp::authenticator_for(&config.authenticator)?;
+        let tokens = self.client(config)?.sign_in(authenticator, prompt).await?;
+        self.adopt(config, tokens, SessionOrigin::SignedIn).await
+    }
+
+    /// The in-memory session of an IdP if it is still good to hand out.
+    fn current_session(&self, idp: &str) -> Option<Session> {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        current
+            .get(idp)
+            .filter(|s| !s.needs_renewal())
+            .map(|s| Session { origin: SessionOrigin::Cache, ..s.clone() })
+    }
+
+    fn sign_in_lock(&self, idp: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.sign_in_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(idp.to_string())
+            .or_default()
+            .clone()
+    }
+
+    async fn cached_refresh_token(
+        &self,
+        config: &IdpConfig,
+    ) -> Result<Option<secrecy::SecretString>, CoreError> {
+        Ok(self.load_matching(config).await?.and_then(|s| s.refresh_token))
+    }
+
+    /// The cache entry, if it was made for this issuer and user (config may have changed since).
+    async fn load_matching(&self, config: &IdpConfig) -> Result<Option<CachedSession>, CoreError> {
+        let entry = match self.cache.load(&config.name).await {
+            Ok(entry) => entry,
+            // A damaged entry is replaced at the next sign-in rather than blocking the user.
+            Err(tapgate_store::StoreError::Corrupt { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(entry.filter(|s| s.issuer == config.issuer && s.username == config.username))
+    }
+
+    async fn adopt(
+        &self,
+        config: &IdpConfig,
+        tokens: TokenSet,
+        origin: SessionOrigin,
+    ) -> Result<Session, CoreError> {
+        self.report_skew(&config.name, tokens.skew);
+        let previous_refresh = if tokens.refresh_token.is_none() {
+            // Some IdPs do not rotate: keep the refresh token we had.
+            self.cached_refresh_token(config).await.ok().flatten()
+        } else {
+            None
+        };
+        let refresh_token = tokens.refresh_token.clone().or(previous_refresh);
+        let stored = CachedSession {
+            issuer: config.issuer.clone(),
+            username: config.username.clone(),
+            access_token: tokens.access_token.clone(),
+            id_token: tokens.id_token.clone(),
+            refresh_token: refresh_token.clone(),
+            expires_at: tokens.expires_at,
+            skew_seconds: tokens.skew.seconds,
+            obtained_at: self.context.clock.unix_seconds(),
+        };
+        if let Err(e) = self.cache.save(&config.name, &stored).await {
+            self.emit(CoreEvent::CacheWriteFailed { idp: config.name.clone(), reason: e.to_string() });
+        }
+        let session = Session {
+            idp: config.name.clone(),
+            claims: tokens.claims,
+            access_token: tokens.access_token,
+            expires_at: tokens.expires_at,
+            skew: tokens.skew,
+            origin,
+            can_refresh: refresh_token.is_some(),
+            clock: self.context.clock.clone(),
+        };
+        let (idp, identity, expires_at) =
+            (config.name.clone(), session.identity().to_string(), session.expires_at);
+        self.emit(match origin {
+            SessionOrigin::Refreshed => CoreEvent::Refreshed { idp, identity, expires_at },
+            _ => CoreEvent::SignedIn { idp, identity, expires_at },
+        });
+        Ok(session)
+    }
+
+    /// Reports a significant clock skew once per IdP for the life of the engine.
+    fn report_skew(&self, idp: &str, skew: ClockSkew) {
+        if !skew.is_significant() {
+            return;
+        }
+        let first = self.skew_reported.lock().unwrap_or_else(|p| p.into_inner()).insert(idp.to_string());
+        if first {
+            self.emit(CoreEvent::ClockSkew { idp: idp.to_string(), seconds: skew.seconds });
+        }
+    }
+
+    fn client(&self, config: &IdpConfig) -> Result<IdpClient, CoreError> {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = clients.get(&config.name) {
+            return Ok(client.clone());
+        }
+        let client = IdpClient::new(config, self.context.clock.clone())?;
+        clients.insert(config.name.clone(), client.clone());
+        Ok(client)
+    }
+}
