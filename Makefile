@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
+# The end-to-end tests mostly wait on servers, keys and a display, not on the CPU; and the desktop
+# ones take turns (one app per session bus). More threads than cores keep the rest moving meanwhile.
+TEST_THREADS ?= 6
 
 .PHONY: run test bench build deps pg18 ui ui-test tauri-driver lint fmt clean
 
@@ -16,7 +19,7 @@ run: deps pg18 ui
 test: deps pg18 ui tauri-driver
 	cd ui && npm test --silent
 	$(CARGO) build --workspace --bins --lib --all-features
-	scripts/with-keyring.sh $(CARGO) test --workspace --all-features --no-fail-fast
+	scripts/with-keyring.sh $(CARGO) test --workspace --all-features --no-fail-fast -- --test-threads $(TEST_THREADS)
 
 ## bench: pgbench through the forwarder vs direct TLS vs socat, then the desktop app's launch-to-tray
 ## time and idle CPU/memory (release builds); tables + target/bench/{forwarder,desktop}.json.

@@ -5,16 +5,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use notify_debouncer_full::notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
 use crate::shell::Shell;
 
-/// Editors save in bursts (write a temp file, rename, touch): wait for the burst to end.
+/// Editors save in bursts (write a temp file, rename, touch): the debouncer waits this long for
+/// the burst to end and reports it once.
 const SETTLE: Duration = Duration::from_millis(300);
 
 /// Keeps the file watcher alive for the life of the app.
 pub struct ConfigWatch {
-    _watcher: Option<RecommendedWatcher>,
+    _watcher: Option<Debouncer<RecommendedWatcher, RecommendedCache>>,
 }
 
 /// Starts watching the folder of the config file (the file itself may not exist yet, and
@@ -27,10 +29,11 @@ pub fn start(shell: Arc<Shell>) -> ConfigWatch {
         return ConfigWatch { _watcher: None };
     };
     let (changed, mut changes) = tokio::sync::mpsc::unbounded_channel();
-    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event
-            && event.paths.iter().any(|p| p.file_name() == Some(name.as_os_str()))
-        {
+    let watcher = new_debouncer(SETTLE, None, move |result: DebounceEventResult| {
+        let ours = result.is_ok_and(|events| {
+            events.iter().any(|e| e.paths.iter().any(|p| p.file_name() == Some(name.as_os_str())))
+        });
+        if ours {
             let _ = changed.send(());
         }
     });
@@ -49,7 +52,7 @@ pub fn start(shell: Arc<Shell>) -> ConfigWatch {
     }
     tauri::async_runtime::spawn(async move {
         while changes.recv().await.is_some() {
-            tokio::time::sleep(SETTLE).await;
+            // Reloads that queued while one ran become one.
             while changes.try_recv().is_ok() {}
             shell.reload_after_edit().await;
         }

@@ -127,11 +127,25 @@ fn civil_date(days_since_epoch: i64) -> String {
     iso_utc(days_since_epoch * 86_400_000)[..10].to_string()
 }
 
-/// The rows as CSV (RFC 4180), a header first; times in UTC ISO 8601.
+/// The rows as CSV (RFC 4180, CRLF line ends, through the csv crate), a header first; times in
+/// UTC ISO 8601. Cells a spreadsheet would evaluate as a formula are defused.
 pub fn to_csv(rows: &[HistoryRow]) -> String {
-    let mut out = String::from(
-        "started_at,ended_at,database,role,person,application,duration_ms,bytes_up,bytes_down,outcome,error\r\n",
-    );
+    let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let header = [
+        "started_at",
+        "ended_at",
+        "database",
+        "role",
+        "person",
+        "application",
+        "duration_ms",
+        "bytes_up",
+        "bytes_down",
+        "outcome",
+        "error",
+    ];
+    // Writing to a Vec cannot fail.
+    let _ = out.write_record(header);
     for row in rows {
         let fields = [
             iso_utc(row.started_at_ms),
@@ -146,24 +160,18 @@ pub fn to_csv(rows: &[HistoryRow]) -> String {
             row.outcome.clone(),
             row.error.clone().unwrap_or_default(),
         ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
+        let _ = out.write_record(fields.iter().map(|f| defuse_formula(f)));
     }
-    out
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-fn csv_field(value: &str) -> String {
-    // A leading = + - @ would make a spreadsheet evaluate the cell; quote and prefix it.
-    let guarded = if value.starts_with(['=', '+', '-', '@']) && value.parse::<f64>().is_err() {
+/// A leading = + - @ would make a spreadsheet evaluate the cell (CSV injection): prefixed with
+/// an apostrophe, unless the cell is a plain number.
+fn defuse_formula(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@']) && value.parse::<f64>().is_err() {
         format!("'{value}")
     } else {
         value.to_string()
-    };
-    if guarded.contains([',', '"', '\r', '\n']) || guarded != value {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
     }
 }
 

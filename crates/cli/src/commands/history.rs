@@ -22,10 +22,17 @@ pub async fn run(config: Option<PathBuf>, args: HistoryArgs) -> anyhow::Result<E
         println!("No connections yet. Start a forwarder with `tapgate connect DB` and point a client at it.");
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<19}  {:<12} {:<12} {:<24} {:<16} {:>8} {:>9} {:>9}  outcome",
-        "started (UTC)", "database", "role", "identity", "application", "duration", "up", "down"
-    );
+    let mut table = table(&[
+        "started (UTC)",
+        "database",
+        "role",
+        "identity",
+        "application",
+        "duration",
+        "up",
+        "down",
+        "outcome",
+    ]);
     for r in rows {
         let duration = match r.ended_at {
             Some(end) => format!("{:.1}s", (end - r.started_at) as f64 / 1000.0),
@@ -35,19 +42,19 @@ pub async fn run(config: Option<PathBuf>, args: HistoryArgs) -> anyhow::Result<E
             Some(e) => format!("{}: {e}", r.outcome),
             None => r.outcome.to_string(),
         };
-        println!(
-            "{:<19}  {:<12} {:<12} {:<24} {:<16} {:>8} {:>9} {:>9}  {}",
+        table.add_row([
             utc_time(r.started_at / 1000),
             r.database,
             r.role,
-            r.identity.as_deref().unwrap_or("-"),
-            r.application.as_deref().unwrap_or("-"),
+            r.identity.unwrap_or_else(|| "-".into()),
+            r.application.unwrap_or_else(|| "-".into()),
             duration,
             human_bytes(r.bytes_up),
             human_bytes(r.bytes_down),
-            outcome
-        );
+            outcome,
+        ]);
     }
+    println!("{table}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -62,20 +69,31 @@ fn sign_ins(engine: &Engine, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
         println!("No sign-ins recorded yet (forwarders record them as they sign in).");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<19}  {:<12} {:<24} {:<8} outcome", "at (UTC)", "idp", "identity", "method");
+    let mut table = table(&["at (UTC)", "idp", "identity", "method", "outcome"]);
     for r in rows {
         let outcome = match &r.error {
             Some(e) => format!("{}: {e}", r.outcome),
             None => r.outcome.to_string(),
         };
-        println!(
-            "{:<19}  {:<12} {:<24} {:<8} {}",
+        table.add_row([
             utc_time(r.at / 1000),
             r.idp,
-            r.identity.as_deref().unwrap_or("-"),
-            r.method,
-            outcome
-        );
+            r.identity.unwrap_or_else(|| "-".into()),
+            r.method.to_string(),
+            outcome,
+        ]);
     }
+    println!("{table}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A borderless table that fits the terminal: long identities and errors wrap inside their
+/// column instead of pushing the rest off screen (piped output keeps whole lines).
+fn table(header: &[&str]) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_header(header.iter().copied());
+    table
 }
