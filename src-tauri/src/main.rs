@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`app`]: [`app::run_app`], the Tauri wiring: plugins, the window, the tray, the run loop.
 //! - [`shell`]: [`shell::Shell`], the app's state: which config is active (the user's, the demo,
-//!   none), the engine and its forwarders, last errors; builds the [`Overview`] the UI shows.
+//!   none), the engine and its forwarders, last errors, and the actions on them.
+//! - [`overview`]: the [`Overview`] the UI shows, built from the shell's state and the engine.
 //! - [`active`]: one loaded configuration with its engine and forwarders.
 //! - [`config_watch`]: follows edits of the config file made outside the app.
 //! - [`commands`]: the thin `#[tauri::command]`s the UI calls through `ui/src/api`.
@@ -26,6 +27,7 @@ mod commands;
 mod config_watch;
 mod demo;
 mod notifications;
+mod overview;
 mod prompt;
 mod pump;
 mod shell;

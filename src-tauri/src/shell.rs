@@ -2,7 +2,8 @@
 //!
 //! It knows which configuration is active (the user's file, the built-in demo, or none), holds
 //! the [`Active`] engine and forwarders, remembers the last error per database and IdP in words a
-//! person can act on, and turns all of that into the [`Overview`] the window and the tray show.
+//! person can act on; [`crate::overview`] turns all of that into the [`Overview`] the window and
+//! the tray show.
 //! Every change ends in [`Shell::publish`], which pushes the overview to the window and redraws
 //! the tray: the UI never polls.
 
@@ -11,11 +12,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tapgate_config::{Config, ConfigError};
-use tapgate_core::dsn::{DsnFormat, connection_string};
+use tapgate_core::dsn::connection_string;
 use tapgate_core::{Context, CoreError, SignInPolicy};
 use tapgate_desktop_model::{
-    AppMode, CommandError, ConnectionStrings, DatabaseView, DsnFormatView, IdpView, KeyKindView, Notice,
-    NoticeLevel, Overview, UI_EVENT, UiEvent,
+    AppMode, CommandError, DatabaseView, DsnFormatView, Notice, NoticeLevel, Overview, UI_EVENT, UiEvent,
 };
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_clipboard_manager::ClipboardExt;
@@ -23,6 +23,7 @@ use tokio::sync::{Notify, RwLock};
 
 use crate::active::Active;
 use crate::notifications::Notifier;
+pub use crate::overview::{dsn_format, now_ms};
 use crate::prompt::PromptBroker;
 
 /// The app's state; one per process, shared by commands, the tray and the event pump.
@@ -34,7 +35,7 @@ pub struct Shell {
     pub person: Context,
     pub prompts: Arc<PromptBroker>,
     pub notifier: Arc<Notifier>,
-    active: RwLock<Option<Arc<Active>>>,
+    pub(crate) active: RwLock<Option<Arc<Active>>>,
     status: Mutex<Status>,
     /// The built-in demo's servers, while it runs.
     pub demo: tokio::sync::Mutex<Option<tapgate_demo::DemoEnvironment>>,
@@ -48,23 +49,23 @@ pub struct Shell {
 
 /// What is not part of the engine: mode, errors, sign-ins under way.
 #[derive(Default)]
-struct Status {
-    mode: Option<AppMode>,
-    config_error: Option<String>,
-    db_errors: HashMap<String, String>,
-    idp_errors: HashMap<String, String>,
-    signing_in: HashSet<String>,
+pub(crate) struct Status {
+    pub(crate) mode: Option<AppMode>,
+    pub(crate) config_error: Option<String>,
+    pub(crate) db_errors: HashMap<String, String>,
+    pub(crate) idp_errors: HashMap<String, String>,
+    pub(crate) signing_in: HashSet<String>,
     /// Signed-in state per IdP as last read from the token cache (read on sign-in events only,
     /// not on every connection).
-    sessions: HashMap<String, SessionSummary>,
+    pub(crate) sessions: HashMap<String, SessionSummary>,
 }
 
 #[derive(Clone)]
-struct SessionSummary {
-    identity: String,
-    groups: Vec<String>,
-    expires_at_ms: i64,
-    can_refresh: bool,
+pub(crate) struct SessionSummary {
+    pub(crate) identity: String,
+    pub(crate) groups: Vec<String>,
+    pub(crate) expires_at_ms: i64,
+    pub(crate) can_refresh: bool,
 }
 
 impl Shell {
@@ -90,7 +91,7 @@ impl Shell {
         }
     }
 
-    fn status(&self) -> std::sync::MutexGuard<'_, Status> {
+    pub(crate) fn status(&self) -> std::sync::MutexGuard<'_, Status> {
         self.status.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -401,76 +402,6 @@ impl Shell {
         self.published.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// The overview as of now.
-    pub async fn overview(&self) -> Overview {
-        let active = self.active.read().await.clone();
-        let autostart = crate::app::autostart_enabled(&self.app);
-        let status = self.status();
-        let now_ms = now_ms();
-        let mut overview = Overview {
-            mode: status.mode.unwrap_or(AppMode::Unconfigured),
-            config_path: active
-                .as_ref()
-                .map(|a| a.config_path())
-                .unwrap_or_else(|| self.config_path.clone())
-                .display()
-                .to_string(),
-            config_error: status.config_error.clone(),
-            idps: Vec::new(),
-            databases: Vec::new(),
-            autostart,
-            terminal_available: self.terminal_available,
-        };
-        let Some(active) = active else { return overview };
-        let config = active.engine.config();
-        for idp in config.idps.values() {
-            let session = status.sessions.get(&idp.name).filter(|s| s.expires_at_ms > now_ms);
-            overview.idps.push(IdpView {
-                name: idp.name.clone(),
-                issuer: idp.issuer.clone(),
-                username: idp.username.clone(),
-                key_kind: match idp.authenticator {
-                    tapgate_config::AuthenticatorChoice::Usb => KeyKindView::Usb,
-                    tapgate_config::AuthenticatorChoice::Soft(_) => KeyKindView::Soft,
-                },
-                signed_in: session.is_some(),
-                identity: session.map(|s| s.identity.clone()),
-                groups: session.map(|s| s.groups.clone()).unwrap_or_default(),
-                expires_at_ms: session.map(|s| s.expires_at_ms),
-                can_refresh: status.sessions.get(&idp.name).is_some_and(|s| s.can_refresh),
-                signing_in: status.signing_in.contains(&idp.name),
-                last_error: status.idp_errors.get(&idp.name).cloned(),
-            });
-        }
-        for db in config.dbs.values() {
-            let listening = active.forwarders.port(&db.name);
-            let port = listening.or_else(|| active.forwarders.stable_port(&db.name).ok());
-            overview.databases.push(DatabaseView {
-                name: db.name.clone(),
-                idp: db.idp.clone(),
-                upstream: format!("{}:{}", db.host, db.port),
-                dbname: db.dbname.clone(),
-                role: db.role.clone(),
-                roles: db.allowed_roles(),
-                auth: match db.auth {
-                    tapgate_config::DbAuth::Password => "password".into(),
-                    tapgate_config::DbAuth::OAuthBearer => "oauthbearer".into(),
-                },
-                local_port: port,
-                listening: listening.is_some(),
-                open_connections: active.forwarders.open_connections(&db.name) as u32,
-                last_error: status.db_errors.get(&db.name).cloned(),
-                connection_strings: port.map(|port| ConnectionStrings {
-                    uri: connection_string(DsnFormat::Uri, port, &db.dbname, &db.role),
-                    keyword: connection_string(DsnFormat::Keyword, port, &db.dbname, &db.role),
-                    jdbc: connection_string(DsnFormat::Jdbc, port, &db.dbname, &db.role),
-                    psql: connection_string(DsnFormat::Psql, port, &db.dbname, &db.role),
-                }),
-            });
-        }
-        overview
-    }
-
     /// Drains every forwarder and stops the demo's servers: Quit.
     pub async fn shut_down(&self) {
         self.deactivate().await;
@@ -486,23 +417,6 @@ pub async fn load_config(path: PathBuf) -> Result<Config, ConfigError> {
     tauri::async_runtime::spawn_blocking(move || Config::load(&path)).await.unwrap_or_else(|e| {
         Err(ConfigError::Read { path: shown, source: std::io::Error::other(e.to_string()) })
     })
-}
-
-/// Milliseconds since the Unix epoch on this machine's clock.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-pub fn dsn_format(format: DsnFormatView) -> DsnFormat {
-    match format {
-        DsnFormatView::Uri => DsnFormat::Uri,
-        DsnFormatView::Keyword => DsnFormat::Keyword,
-        DsnFormatView::Jdbc => DsnFormat::Jdbc,
-        DsnFormatView::Psql => DsnFormat::Psql,
-    }
 }
 
 /// An engine error as the one sentence a person sees.

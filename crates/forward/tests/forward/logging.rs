@@ -28,8 +28,11 @@ async fn connections_are_logged_without_the_token() -> TestResult {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    // The test runtime is single-threaded, so every forwarder task logs through this default.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Global, not a thread-local default: tracing caches each log site's interest process-wide,
+    // and a site first hit by another test's thread (with no subscriber there) would stay silent
+    // here. This is the only test of the binary that installs a subscriber; the others' lines
+    // land in the capture too, and must not hold a token either.
+    tracing::subscriber::set_global_default(subscriber)?;
 
     let harness = Harness::start(Setup::default()).await;
     let (client, _) = harness.logged_in("app_rw").await;
