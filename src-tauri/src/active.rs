@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tapgate_config::Config;
-use tapgate_core::{Context, Engine, ForwarderSet, PromptFor};
+use tapgate_core::{CacheBackend, Context, Engine, ForwarderSet, PromptFor};
 
 /// The engine and forwarders of the configuration in use.
 pub struct Active {
@@ -20,13 +20,12 @@ impl Active {
     /// or the demo's own) and its idle forwarders.
     pub async fn open(config: Config, context: Context, prompt_for: PromptFor) -> Active {
         let engine = Arc::new(Engine::open(config, context).await);
-        let keyring_warning = engine.keyring_warning().map(|w| {
-            let mut w = w;
-            if let Some(first) = w.get_mut(0..1) {
-                first.make_ascii_uppercase();
+        let keyring_warning = match engine.keyring() {
+            CacheBackend::Memory { reason } => {
+                Some(format!("No OS keyring ({reason}): tokens are kept in memory until Tapgate quits."))
             }
-            w
-        });
+            CacheBackend::Keyring => None,
+        };
         let forwarders = ForwarderSet::new(engine.clone(), prompt_for, "tapgate-desktop");
         Active { engine, forwarders, keyring_warning }
     }

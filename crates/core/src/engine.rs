@@ -87,7 +87,7 @@ impl Engine {
     }
 
     /// One sentence for the person when tokens live in memory only (no OS keyring answered),
-    /// else `None`. The CLI prints it once; the app shows it as a notice.
+    /// else `None`: what the CLI prints once. The app words its own notice from [`Engine::keyring`].
     pub fn keyring_warning(&self) -> Option<String> {
         match self.cache.backend() {
             CacheBackend::Keyring => None,

@@ -54,7 +54,13 @@ pub(crate) async fn bind_one(
 ) -> Result<BoundForwarder, CoreError> {
     let db = engine.db(name)?.clone();
     let port = match ports {
-        PortChoice::Stable => engine.stable_port(name)?,
+        // Choosing a port may wait on the cross-process lock of ports.json: not on a runtime worker.
+        PortChoice::Stable => {
+            let (book, chosen_for) = (engine.ports.clone(), db.clone());
+            tokio::task::spawn_blocking(move || book.port_for(&chosen_for)).await.map_err(|e| {
+                CoreError::NoFreePort(std::io::Error::other(format!("the port choice stopped: {e}")))
+            })??
+        }
         PortChoice::Ephemeral => 0,
     };
     let mut config = forwarder_config(&db, port);
