@@ -45,6 +45,42 @@ pub struct DevIdpOptions {
     pub token_ttl: Option<&'static str>,
     pub refresh_ttl: Option<&'static str>,
     pub clock_offset: Option<i64>,
+    /// A [`TestClock`] the IdP shares with the people under test.
+    pub clock_file: Option<PathBuf>,
+}
+
+/// Time as the programs under test see it: the dev IdP (`--clock-file`) and the test build of
+/// `tapgate` (`TAPGATE_TEST_CLOCK_FILE`) add the seconds this file holds to the system clock, so
+/// a test lets a token expire by moving this clock instead of waiting. PostgreSQL and the
+/// verifiers keep real time.
+pub struct TestClock {
+    dir: TempDir,
+}
+
+impl TestClock {
+    pub fn new() -> TestClock {
+        TestClock { dir: tempfile::tempdir().unwrap() }
+    }
+
+    /// The file the programs read.
+    pub fn file(&self) -> PathBuf {
+        self.dir.path().join("shift-seconds")
+    }
+
+    /// Moves the programs' clock `seconds` forward (negative: back), for every program at once.
+    pub fn advance(&self, seconds: i64) {
+        let now: i64 = std::fs::read_to_string(self.file()).map_or(0, |t| t.trim().parse().unwrap());
+        // Written whole and renamed into place, so no reader sees an empty file.
+        let next = self.dir.path().join("next");
+        std::fs::write(&next, (now + seconds).to_string()).unwrap();
+        std::fs::rename(next, self.file()).unwrap();
+    }
+}
+
+impl Default for TestClock {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// A running dev IdP; killed when dropped.
@@ -69,6 +105,9 @@ impl DevIdp {
         }
         if let Some(offset) = options.clock_offset {
             cmd.arg("--clock-offset").arg(offset.to_string());
+        }
+        if let Some(file) = &options.clock_file {
+            cmd.arg("--clock-file").arg(file);
         }
         let log_file = std::fs::File::create(&log).unwrap();
         let mut child = cmd.stdout(Stdio::piped()).stderr(log_file).spawn().unwrap();
@@ -244,6 +283,11 @@ impl Person {
         std::fs::write(&self.config, text).unwrap();
     }
 
+    /// Runs every later command on `clock` (the test build of `tapgate` reads its file).
+    pub fn use_clock(&mut self, clock: &TestClock) {
+        self.set_env("TAPGATE_TEST_CLOCK_FILE", &clock.file().display().to_string());
+    }
+
     /// Sets an environment variable for every later command.
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.env.push((key.to_string(), value.to_string()));
@@ -416,6 +460,24 @@ pub fn signal(pid: u32, name: &str) {
 }
 
 /// The `kid` in a JWT's header.
+/// Makes the verifiers' JWKS cache file at `path` look `seconds` older (its last fetch and last
+/// fetch attempt), as if that time had passed on the server: how a test reaches the end of the
+/// refetch rate limit without waiting for it. The file keeps its owner and is replaced whole.
+pub fn age_jwks_cache(path: &Path, seconds: u64) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).unwrap();
+    let mut cache: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for field in ["fetched_at", "attempted_at"] {
+        let at = cache[field].as_u64().unwrap_or_else(|| panic!("no {field} in the JWKS cache: {cache}"));
+        cache[field] = (at - seconds).into();
+    }
+    let next = path.with_extension("aged");
+    std::fs::write(&next, cache.to_string()).unwrap();
+    std::os::unix::fs::chown(&next, Some(meta.uid()), Some(meta.gid())).unwrap();
+    std::fs::set_permissions(&next, meta.permissions()).unwrap();
+    std::fs::rename(next, path).unwrap();
+}
+
 pub fn jwt_kid(jwt: &str) -> String {
     jwt_part(jwt, 0)["kid"].as_str().unwrap_or_default().to_string()
 }

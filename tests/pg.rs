@@ -182,6 +182,30 @@ impl PgServer {
         run.stdout.trim().to_string()
     }
 
+    /// Waits until `count` sessions run (or last ran) a query that contains `text`, as
+    /// pg_stat_activity shows it, so a test acts once its clients are inside the server rather
+    /// than after a guessed pause. Panics after [`COMMAND_TIMEOUT`].
+    pub fn wait_for_queries(&self, text: &str, count: usize) {
+        let query = format!(
+            "select count(*) from pg_stat_activity where backend_type = 'client backend' \
+             and pid <> pg_backend_pid() and position({} in query) > 0",
+            quote_literal(text)
+        );
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        loop {
+            let running: usize = self.sql(&query).parse().unwrap();
+            if running >= count {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{running} of {count} sessions running {text:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `CREATE ROLE "name" LOGIN` (with PAM the role must exist: PAM runs first, then the role
     /// lookup).
     pub fn create_role(&self, name: &str) {
@@ -481,6 +505,12 @@ pub fn clean_pg_env(cmd: &mut Command) {
     }
 }
 
+/// `text` as a single-quoted SQL string literal.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `name` as a double-quoted SQL identifier.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }

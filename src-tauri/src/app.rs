@@ -68,6 +68,8 @@ fn setup(app: &AppHandle, launched: Instant) -> anyhow::Result<()> {
     let notifier = Arc::new(Notifier::default());
     let prompts = Arc::new(PromptBroker::new(Arc::new(WindowSurface(app.clone()))));
     let person = tapgate_core::Context::new(tapgate_config::data_dir()?, tapgate_config::runtime_dir()?);
+    #[cfg(feature = "test-clock")]
+    let person = crate::test_clock::apply(person);
     let shell = Arc::new(Shell::new(app.clone(), config_path, person, prompts, notifier));
     app.manage(shell.clone());
 
@@ -79,6 +81,8 @@ fn setup(app: &AppHandle, launched: Instant) -> anyhow::Result<()> {
 
     tauri::async_runtime::spawn(quit_on_signals(shell.clone()));
     app.manage(crate::config_watch::start(shell.clone()));
+    #[cfg(feature = "test-clock")]
+    app.manage(crate::test_clock::follow(shell.clone()));
     tauri::async_runtime::spawn(async move {
         shell.load_user_config().await;
         tracing::info!(ms = launched.elapsed().as_millis() as u64, "tray ready");

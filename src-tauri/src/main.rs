@@ -32,6 +32,8 @@ mod prompt;
 mod pump;
 mod shell;
 mod terminal;
+#[cfg(feature = "test-clock")]
+mod test_clock;
 mod tray;
 mod window;
 

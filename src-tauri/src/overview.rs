@@ -45,7 +45,9 @@ impl Shell {
                 signed_in: session.is_some(),
                 identity: session.map(|s| s.identity.clone()),
                 groups: session.map(|s| s.groups.clone()).unwrap_or_default(),
-                expires_at_ms: session.map(|s| s.expires_at_ms),
+                // Kept after it passes (the window then reads "expired", the tray clock sends the
+                // notice), also when the clock jumped past it, after a suspend or in a test.
+                expires_at_ms: status.sessions.get(&idp.name).map(|s| s.expires_at_ms),
                 can_refresh: status.sessions.get(&idp.name).is_some_and(|s| s.can_refresh),
                 signing_in: status.signing_in.contains(&idp.name),
                 last_error: status.idp_errors.get(&idp.name).cloned(),

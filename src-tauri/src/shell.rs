@@ -370,6 +370,9 @@ impl Shell {
     pub async fn publish_full(&self) -> Overview {
         if let Some(active) = self.active.read().await.clone() {
             let mut sessions = HashMap::new();
+            // Expiries go to the window in wall-clock time, since the UI counts down against
+            // `Date.now()`; the engine's clock differs from it only in test builds.
+            let wall_minus_engine_ms = now_ms() - active.engine.clock().unix_millis();
             for name in active.engine.config().idps.keys() {
                 if let Ok(Some(session)) = active.engine.cached_session(Some(name)).await {
                     sessions.insert(
@@ -377,7 +380,7 @@ impl Shell {
                         SessionSummary {
                             identity: session.identity().to_string(),
                             groups: session.claims.groups.clone(),
-                            expires_at_ms: session.local_expiry_ms(),
+                            expires_at_ms: session.local_expiry_ms() + wall_minus_engine_ms,
                             can_refresh: session.can_refresh,
                         },
                     );

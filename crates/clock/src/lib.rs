@@ -5,9 +5,10 @@
 //! forward, so a token "expires" the instant a test says so instead of after a real wait.
 //!
 //! # Layout
-//! Everything is here: the trait, the two clocks, the Unix-time conversions they share and
+//! Everything is here: the trait, the clocks, the Unix-time conversions they share and
 //! [`clock_text`], the one countdown format.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -77,6 +78,48 @@ impl Clock for ManualClock {
     }
 }
 
+/// The system clock shifted by the whole seconds written in a file, read at every call.
+///
+/// Programs are separate processes, so a test cannot hand them a [`ManualClock`]. Instead the
+/// test builds of the programs (cargo feature `test-clock` of `tapgate-cli`, the dev IdP's
+/// `--clock-file`) can be pointed at one file: the test writes `90` and the CLI and the IdP see
+/// the same instant, 90 s later, at once. A missing, empty or unreadable file means no shift, so
+/// a test that never writes it runs on real time.
+#[derive(Debug, Clone)]
+pub struct ShiftFileClock {
+    file: PathBuf,
+}
+
+impl ShiftFileClock {
+    /// A clock shifted by what `file` holds (now or later).
+    pub fn new(file: impl Into<PathBuf>) -> ShiftFileClock {
+        ShiftFileClock { file: file.into() }
+    }
+
+    /// The shift the file holds now, in seconds (negative: behind).
+    pub fn shift_seconds(&self) -> i64 {
+        std::fs::read_to_string(&self.file).ok().and_then(|text| text.trim().parse().ok()).unwrap_or(0)
+    }
+
+    /// `time` moved by the file's shift.
+    pub fn shift(&self, time: SystemTime) -> SystemTime {
+        shifted(time, self.shift_seconds())
+    }
+}
+
+impl Clock for ShiftFileClock {
+    fn now(&self) -> SystemTime {
+        self.shift(SystemTime::now())
+    }
+}
+
+/// `time` moved by `seconds` (negative: earlier); unchanged if the result is unrepresentable.
+pub fn shifted(time: SystemTime, seconds: i64) -> SystemTime {
+    let by = Duration::from_secs(seconds.unsigned_abs());
+    let moved = if seconds >= 0 { time.checked_add(by) } else { time.checked_sub(by) };
+    moved.unwrap_or(time)
+}
+
 /// Seconds since the Unix epoch (negative before 1970), rounded down.
 pub fn unix_seconds(time: SystemTime) -> i64 {
     unix_millis(time).div_euclid(1000)
@@ -107,6 +150,22 @@ pub fn clock_text(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shift_file_moves_the_clock_when_written_and_not_before() -> std::io::Result<()> {
+        let dir = std::env::temp_dir().join(format!("tapgate-clock-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let file = dir.join("shift");
+        let clock = ShiftFileClock::new(&file);
+        assert_eq!(clock.shift_seconds(), 0, "no file: no shift");
+        std::fs::write(&file, "90\n")?;
+        assert!((clock.unix_seconds() - SystemClock.unix_seconds() - 90).abs() <= 1);
+        std::fs::write(&file, "-30")?;
+        assert_eq!(clock.shift_seconds(), -30);
+        std::fs::write(&file, "soon")?;
+        assert_eq!(clock.shift_seconds(), 0, "unreadable text: no shift");
+        std::fs::remove_dir_all(&dir)
+    }
 
     #[test]
     fn a_manual_clock_moves_only_when_told() {

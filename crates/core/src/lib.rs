@@ -46,7 +46,7 @@ pub use session::{Session, SessionOrigin};
 pub use sign_in::SignInPolicy;
 
 /// Time: the engine's clock and the countdown format.
-pub use tapgate_clock::{Clock, ManualClock, SharedClock, SystemClock, clock_text};
+pub use tapgate_clock::{Clock, ManualClock, SharedClock, ShiftFileClock, SystemClock, clock_text};
 /// What a key ceremony shows and asks through (the CLI's spinner, the app's dialog).
 pub use tapgate_idp::{Claims, KeyKind, Prompt, TouchRequest};
 /// History rows and how connections and sign-ins went.

@@ -61,7 +61,8 @@ pub struct IdpView {
     pub identity: Option<String>,
     pub groups: Vec<String>,
     /// When the token expires, in Unix milliseconds on this machine's clock (the IdP's expiry
-    /// corrected for clock skew), so the UI counts down against `Date.now()`.
+    /// corrected for clock skew), so the UI counts down against `Date.now()`. Still given once
+    /// it has passed (with `signed_in` false), so the window can say "expired".
     pub expires_at_ms: Option<i64>,
     /// Renewal without a tap is possible (a refresh token is held).
     pub can_refresh: bool,

@@ -78,6 +78,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 0, allow_negative_numbers = true)]
     pub clock_offset: i64,
 
+    /// A file whose whole seconds are added to the clock at every reading (tests let time pass
+    /// by writing it; the test build of `tapgate` reads the same file).
+    #[arg(long, value_name = "FILE")]
+    pub clock_file: Option<PathBuf>,
+
     /// The OAuth client_id to accept.
     #[arg(long, value_name = "ID", default_value = "tapgate")]
     pub client_id: String,

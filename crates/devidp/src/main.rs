@@ -72,6 +72,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         token_ttl: args.token_ttl,
         refresh_ttl: args.refresh_ttl,
         clock_offset_secs: args.clock_offset,
+        clock_file: args.clock_file,
         client_id: args.client_id,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -13,7 +13,7 @@ use tapgate_e2e::desktop::{
 };
 use tapgate_e2e::pg::{psql_client, psql_via_forwarder as psql};
 use tapgate_e2e::pg18::{Pg18Options, Pg18Server};
-use tapgate_e2e::{DevIdp, DevIdpOptions, Person};
+use tapgate_e2e::{DevIdp, DevIdpOptions, Person, TestClock};
 
 /// A comment of the person's own in config.toml, which saving from Settings must keep.
 const MY_COMMENT: &str = "# Alice's databases: ask #dba before adding one.";
@@ -474,18 +474,28 @@ fn desktop_harness_captures_notifications_on_a_private_display() {
 
 /// A token with little time left: the app warns before it runs out (with a Renew action), the
 /// tray turns amber, and at the end it says the person is signed out.
+///
+/// Time passes on a [`TestClock`] the app reads (its test build); the IdP and the server keep
+/// real time, so every renewed token is good for the server too.
 #[test]
 fn a_token_about_to_expire_is_announced_with_renew_then_reported_expired() {
-    let site = Site::with_idp(DevIdpOptions { token_ttl: Some("75s"), ..Default::default() });
+    let clock = TestClock::new();
+    let site = Site::with_idp(DevIdpOptions { token_ttl: Some("10m"), ..Default::default() });
     let idp = site.person.idp_name.clone();
-    let app = DesktopSession::start(DesktopOptions::for_person(&site.person));
+    let mut options = DesktopOptions::for_person(&site.person);
+    options.env.push(("TAPGATE_TEST_CLOCK_FILE".into(), clock.file().display().to_string()));
+    let app = DesktopSession::start(options);
     app.wait_for("db-card-prod", LONG);
     app.click("connect-prod", SHORT);
     app.wait_for("prompt", SHORT);
     app.click("prompt-approve", SHORT);
     app.wait_text("db-status-prod", LONG, |t| t == "listening");
+    let countdown = format!("countdown-{idp}");
+    app.wait_text(&countdown, SHORT, |t| is_countdown(t) && seconds(t) > 9 * 60);
 
-    // Under five minutes left from the start: the warning, with Renew.
+    // 8.5 minutes later, under five minutes are left: the warning, with Renew, and the tray entry
+    // shows the short countdown with the half-filled dot.
+    clock.advance(8 * 60 + 30);
     let warning = app.notifications().wait_for("warning that the token expires", SHORT, |n| {
         n.summary == "prod: token expires in 2 minutes" || n.summary == "prod: token expires in 1 minute"
     });
@@ -493,16 +503,7 @@ fn a_token_about_to_expire_is_announced_with_renew_then_reported_expired() {
         warning.actions.iter().any(|a| a == "renew"),
         "the expiry warning has no Renew action: {warning:?}"
     );
-
-    // Renew from the notification: a refresh without a tap, so the countdown starts over.
-    let countdown = format!("countdown-{idp}");
-    // Some time must pass first, or a renewal would not visibly move the expiry.
-    let before = seconds(&app.wait_text(&countdown, LONG, |t| is_countdown(t) && seconds(t) <= 55));
-    app.invoke_notification_action(&warning, "renew");
-    app.wait_text(&countdown, SHORT, |t| is_countdown(t) && seconds(t) > before + 5);
-    assert!(!app.exists("prompt"), "Renew asked for a tap although a refresh token is held");
-
-    // The tray entry shows the short countdown with the half-filled dot.
+    let before = seconds(&app.wait_text(&countdown, SHORT, |t| is_countdown(t) && seconds(t) <= 90));
     app.tray().wait_until("shows prod expiring", SHORT, |menu| {
         let entry = menu.iter().find(|e| e.label.contains("prod — "));
         match entry {
@@ -511,10 +512,16 @@ fn a_token_about_to_expire_is_announced_with_renew_then_reported_expired() {
         }
     });
 
-    // When it runs out: the notice, and the window says so.
+    // Renew from the notification: a refresh without a tap, so the countdown starts over.
+    app.invoke_notification_action(&warning, "renew");
+    app.wait_text(&countdown, SHORT, |t| is_countdown(t) && seconds(t) > before + 5 * 60);
+    assert!(!app.exists("prompt"), "Renew asked for a tap although a refresh token is held");
+
+    // When it runs out: the notice, and the window and the tray say so.
+    clock.advance(11 * 60);
     let expired = format!("Signed out of {idp}: token expired");
-    app.notifications().wait_for(&format!("{expired:?}"), Duration::from_secs(120), |n| n.summary == expired);
-    app.wait_text(&format!("countdown-{idp}"), SHORT, |t| t == "signed out" || t == "expired");
+    app.notifications().wait_for(&format!("{expired:?}"), SHORT, |n| n.summary == expired);
+    app.wait_text(&countdown, SHORT, |t| t == "signed out" || t == "expired");
     app.tray().wait_until("shows prod signed out", SHORT, |menu| {
         menu.iter()
             .any(|e| e.label == "◍ prod — signed out")

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use tapgate_e2e::{DevIdp, DevIdpOptions, Person, files_containing};
+use tapgate_e2e::{DevIdp, DevIdpOptions, Person, TestClock, files_containing};
 
 /// The JSON entry the Secret Service holds for `idp`, read with libsecret's own tool.
 fn keyring_entry(idp: &str) -> Option<String> {
@@ -16,8 +16,10 @@ fn keyring_entry(idp: &str) -> Option<String> {
 
 #[test]
 fn tokens_are_kept_in_the_keyring_and_never_in_files_or_output() {
-    let idp = DevIdp::start(DevIdpOptions { token_ttl: Some("4s"), ..Default::default() });
-    let person = Person::new();
+    let clock = TestClock::new();
+    let idp = DevIdp::start(DevIdpOptions { clock_file: Some(clock.file()), ..Default::default() });
+    let mut person = Person::new();
+    person.use_clock(&clock);
     idp.enroll("alice@example.com", "dba,dev", &person.key);
     person.configure(&idp, "alice@example.com", "");
 
@@ -33,8 +35,10 @@ fn tokens_are_kept_in_the_keyring_and_never_in_files_or_output() {
     let refresh = stored["refresh_token"].as_str().unwrap().to_string();
 
     // Exercise refresh and failures too, so every code path's output is checked.
-    std::thread::sleep(std::time::Duration::from_secs(5));
-    person.tapgate(&["login"]).expect_ok();
+    clock.advance(16 * 60);
+    let renewed = person.tapgate(&["login"]);
+    renewed.expect_ok();
+    assert!(renewed.stdout.contains("renewed without a tap"), "{}", renewed.stdout);
     person.tapgate(&["whoami", "--json"]).expect_ok();
     person.tapgate(&["logout"]).expect_ok();
     person.tapgate(&["whoami"]);

@@ -13,7 +13,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tapgate_e2e::pg::psql_via_forwarder as psql;
 use tapgate_e2e::pg18::{Pg18Options, Pg18Server};
-use tapgate_e2e::{Background, DevIdp, DevIdpOptions, Person, Run, jwt_claims, jwt_kid};
+use tapgate_e2e::{
+    Background, DevIdp, DevIdpOptions, Person, Run, TestClock, age_jwks_cache, jwt_claims, jwt_kid,
+};
 
 /// A PostgreSQL 18 server with the validator, the dev IdP, and a person allowed in (or not).
 struct Site {
@@ -151,20 +153,27 @@ fn a_person_whose_groups_do_not_map_is_refused_with_the_servers_status() {
 
 #[test]
 fn expired_tokens_and_tokens_for_another_audience_are_refused() {
-    let site = Site::new(SiteOptions {
-        idp: DevIdpOptions { token_ttl: Some("3s"), ..Default::default() },
+    let clock = TestClock::new();
+    let mut site = Site::new(SiteOptions {
+        idp: DevIdpOptions { token_ttl: Some("60s"), clock_file: Some(clock.file()), ..Default::default() },
         leeway_seconds: 0,
         ..Default::default()
     });
+    site.person.use_clock(&clock);
     let token = site.token();
     assert!(site.raw_login("app_rw", token.as_bytes()).logged_in, "{}", site.pg.log());
 
-    std::thread::sleep(Duration::from_secs(5));
+    // The IdP and the client, 2 minutes behind the server, sign in again: the new 1-minute
+    // token looks fresh to them and ran out a minute ago on the server's clock.
+    clock.advance(-120);
+    site.person.tapgate(&["login", "--force"]).expect_ok();
+    let token = site.token();
     let expired = site.assert_raw_refused("expired", token.as_bytes());
     assert!(expired.server_json.contains("invalid_token"), "{expired:?}");
     assert!(site.pg.decisions().join("\n").contains("token expired at"), "{:?}", site.pg.decisions());
 
-    // The same person asking the IdP for another audience.
+    // The same person, back on the server's time, asking the IdP for another audience.
+    clock.advance(120);
     let config = std::fs::read_to_string(&site.person.config).unwrap();
     site.person.write_config(&config.replacen("audience = \"postgres\"", "audience = \"billing\"", 1));
     site.person.tapgate(&["login", "--force"]).expect_ok();
@@ -188,15 +197,15 @@ fn after_the_idp_rotates_its_key_new_tokens_verify_without_a_server_restart() {
     let after = site.person.token();
     assert_ne!(jwt_kid(&after), jwt_kid(&before));
 
-    // The module refetches the JWKS on the unknown kid, at most once per 30 s.
-    let deadline = Instant::now() + Duration::from_secs(50);
-    loop {
-        if site.raw_login("app_rw", after.as_bytes()).logged_in {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the new key never verified:\n{:?}", site.pg.decisions());
-        std::thread::sleep(Duration::from_secs(2));
-    }
+    // The module refetches the JWKS on an unknown kid, but at most once per 30 s: right after the
+    // first login's fetch the new key is not known yet.
+    site.assert_raw_refused("new kid within the refetch interval", after.as_bytes());
+    let decisions = site.pg.decisions().join("\n");
+    assert!(decisions.contains("limited to one per 30 s"), "{decisions}");
+    // Once the interval has passed (the cache is made 31 s older), the unknown kid triggers the
+    // refetch and the new key verifies.
+    age_jwks_cache(&site.pg.module_dir().join("jwks.json"), 31);
+    assert!(site.raw_login("app_rw", after.as_bytes()).logged_in, "{:?}", site.pg.decisions());
     assert_eq!(site.pg.postmaster_pid(), postmaster, "the server was not restarted");
     // Tokens signed by the old key still verify while the IdP publishes it.
     assert!(site.raw_login("app_rw", before.as_bytes()).logged_in);

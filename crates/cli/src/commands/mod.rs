@@ -19,7 +19,23 @@ use tapgate_core::{Context, Engine};
 /// Where this person's Tapgate files go: the data folder (`TAPGATE_DATA_DIR` or the XDG one)
 /// and the runtime folder. The engine is told, never looks itself.
 pub fn context() -> anyhow::Result<Context> {
-    Ok(Context::new(tapgate_config::data_dir()?, tapgate_config::runtime_dir()?))
+    let context = Context::new(tapgate_config::data_dir()?, tapgate_config::runtime_dir()?);
+    Ok(with_test_clock(context))
+}
+
+/// Test builds only: the clock shifted by the seconds in `TAPGATE_TEST_CLOCK_FILE`, which the
+/// end-to-end tests share with the dev IdP's `--clock-file` to let time pass without waiting.
+#[cfg(feature = "test-clock")]
+fn with_test_clock(context: Context) -> Context {
+    match std::env::var_os("TAPGATE_TEST_CLOCK_FILE") {
+        Some(file) => context.with_clock(std::sync::Arc::new(tapgate_core::ShiftFileClock::new(file))),
+        None => context,
+    }
+}
+
+#[cfg(not(feature = "test-clock"))]
+fn with_test_clock(context: Context) -> Context {
+    context
 }
 
 /// Loads the configuration and opens the engine, telling the user once when there is no keyring.

@@ -48,6 +48,8 @@ pub struct ServeOptions {
     pub refresh_ttl: Duration,
     /// Seconds added to the system clock for everything clients see (`--clock-offset`).
     pub clock_offset_secs: i64,
+    /// A file whose seconds are added to the clock at every reading (`--clock-file`).
+    pub clock_file: Option<PathBuf>,
     /// The one OAuth client accepted (`--client-id`).
     pub client_id: String,
 }
@@ -61,6 +63,7 @@ impl ServeOptions {
             token_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(8 * 3600),
             clock_offset_secs: 0,
+            clock_file: None,
             client_id: "tapgate".to_owned(),
         }
     }
@@ -139,7 +142,7 @@ impl IdpServer {
             issuer,
             origin,
             client_id: options.client_id,
-            clock: IdpClock::new(options.clock_offset_secs),
+            clock: IdpClock::new(options.clock_offset_secs).with_shift_file(options.clock_file.clone()),
             token_ttl: options.token_ttl,
             refresh_ttl: options.refresh_ttl,
             ceremonies: PendingCeremonies::default(),
@@ -183,7 +186,7 @@ pub async fn serve(options: ServeOptions, shutdown: impl Future<Output = ()>) ->
 }
 
 fn router(state: Arc<IdpState>) -> Router {
-    let clock = state.clock;
+    let clock = state.clock.clone();
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
         .route("/.well-known/jwks.json", get(discovery::jwks))

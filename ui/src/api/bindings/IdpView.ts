@@ -19,7 +19,8 @@ signedIn: boolean,
 identity: string | null, groups: Array<string>, 
 /**
  * When the token expires, in Unix milliseconds on this machine's clock (the IdP's expiry
- * corrected for clock skew), so the UI counts down against `Date.now()`.
+ * corrected for clock skew), so the UI counts down against `Date.now()`. Still given once
+ * it has passed (with `signed_in` false), so the window can say "expired".
  */
 expiresAtMs: number | null, 
 /**
