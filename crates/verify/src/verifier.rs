@@ -1,7 +1,7 @@
 //! [`Verifier`]: one configuration's checks end to end: header, key, signature and claims, then
 //! the role policy, ending in a [`Decision`].
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use tapgate_clock::{SharedClock, SystemClock};
 
 use crate::VerifyError;
 use crate::cache::JwksCacheFile;
@@ -20,6 +20,8 @@ pub struct Verifier<S = HttpsJwks> {
     config: VerifyConfig,
     policy: RolePolicy,
     keys: KeyStore<S>,
+    /// Token times and the JWKS cache's age are judged on it: the system's, or a test's.
+    clock: SharedClock,
 }
 
 impl Verifier<HttpsJwks> {
@@ -37,7 +39,12 @@ impl<S: JwksSource> Verifier<S> {
         let keys =
             KeyStore::new(&config.issuer, source, JwksCacheFile::new(config.jwks_cache.clone()), timing);
         let policy = RolePolicy::new(config.roles.clone());
-        Verifier { config, policy, keys }
+        Verifier { config, policy, keys, clock: SystemClock::shared() }
+    }
+
+    /// The same verifier on another clock.
+    pub fn with_clock(self, clock: SharedClock) -> Verifier<S> {
+        Verifier { clock, ..self }
     }
 
     pub fn config(&self) -> &VerifyConfig {
@@ -48,13 +55,15 @@ impl<S: JwksSource> Verifier<S> {
     /// Problems that did not decide the outcome are pushed to `warnings`.
     pub fn verify(&self, token: &str, warnings: &mut Vec<String>) -> Result<VerifiedToken, VerifyError> {
         let header = read_header(token)?;
-        let jwk = self.keys.key(&header.kid, unix_now(), warnings)?;
+        let now = self.clock.unix_seconds();
+        let jwk = self.keys.key(&header.kid, u64::try_from(now).unwrap_or_default(), warnings)?;
         let key = decoding_key(&header.kid, &jwk, header.alg)?;
         let expect = Expectations {
             issuer: &self.config.issuer,
             audience: &self.config.audience,
             leeway: self.config.leeway,
             identity_claim: &self.config.identity_claim,
+            now,
         };
         check(token, &header, &key, &expect)
     }
@@ -79,12 +88,8 @@ impl<S: JwksSource> Verifier<S> {
 
     /// Fetches the JWKS now and caches it, ignoring freshness and the rate limit (for `--check`).
     pub fn refresh_keys(&self, warnings: &mut Vec<String>) -> Result<PublicKeys, VerifyError> {
-        self.keys.refresh(unix_now(), warnings)
+        self.keys.refresh(u64::try_from(self.clock.unix_seconds()).unwrap_or_default(), warnings)
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -160,7 +165,7 @@ mod tests {
     }
 
     fn now() -> i64 {
-        unix_now() as i64
+        tapgate_clock::Clock::unix_seconds(&tapgate_clock::SystemClock)
     }
 
     fn claims() -> Value {
@@ -343,5 +348,28 @@ mod tests {
         assert!(decision.reason.contains("signing key new is not in the IdP's JWKS"), "{decision}");
         assert!(decision.reason.contains("limited to one per 30 s"), "{decision}");
         assert_eq!(f.source.fetches.get(), 1);
+    }
+
+    #[test]
+    fn time_is_the_verifiers_clock_for_expiry_and_the_refetch_limit() {
+        let (old, new) = (SigningKey::es256("old"), SigningKey::es256("new"));
+        let f = fixture(&[&old, &new]);
+        let clock = tapgate_clock::ManualClock::starting_now();
+        let verifier = f.verifier.with_clock(clock.clone());
+        // Fetch the keys, then let the IdP publish a key the cache does not have yet.
+        assert!(verifier.decide(&old.sign(&claims()), "app_rw").allowed);
+        let newest = SigningKey::es256("newest");
+        let token = newest.sign(&claims());
+        assert!(verifier.decide(&token, "app_rw").reason.contains("limited to one per 30 s"));
+
+        clock.advance(std::time::Duration::from_secs(31));
+        let decision = verifier.decide(&token, "app_rw");
+        assert!(decision.reason.contains("signing key newest is not in the IdP's JWKS"), "{decision}");
+        assert_eq!(f.source.fetches.get(), 2, "refetched once the limit had passed on the clock");
+
+        // A 10-minute token, 10 minutes and 31 s later: past the 30 s leeway.
+        clock.advance(std::time::Duration::from_secs(600));
+        let decision = verifier.decide(&new.sign(&claims()), "app_rw");
+        assert!(decision.reason.starts_with("token expired at "), "{decision}");
     }
 }
