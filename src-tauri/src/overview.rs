@@ -1,85 +1,57 @@
-//! The [`Overview`] the window and the tray show, built from the shell's state and the active
-//! engine: one view per IdP (signed in, countdown, last error) and per database (listening,
-//! port, open connections, connection strings).
+//! The [`Overview`] the window and the tray show: the shell gathers the facts from its state and
+//! the active engine; `tapgate_desktop_model::overview::build` decides what they look like.
+
+use std::collections::HashMap;
 
 use tapgate_core::dsn::{DsnFormat, connection_string};
-use tapgate_desktop_model::{
-    AppMode, ConnectionStrings, DatabaseView, DsnFormatView, IdpView, KeyKindView, Overview,
-};
+use tapgate_desktop_model::overview::{ForwarderFacts, OverviewFacts, build};
+use tapgate_desktop_model::{AppMode, ConnectionStrings, DsnFormatView, Overview};
 
 use crate::shell::Shell;
 
 impl Shell {
-    /// The overview as of now.
+    /// The overview as of now: the facts from the shell and the active engine, turned into views
+    /// by [`build`].
     pub async fn overview(&self) -> Overview {
         let active = self.active.read().await.clone();
         let autostart = crate::app::autostart_enabled(&self.app);
         let status = self.status();
-        let now_ms = now_ms();
-        let mut overview = Overview {
+        let config_path =
+            active.as_ref().map(|a| a.config_path()).unwrap_or_else(|| self.config_path.clone());
+        let forwarders: HashMap<String, ForwarderFacts> = active
+            .iter()
+            .flat_map(|active| {
+                active.engine.config().dbs.keys().map(|name| {
+                    let facts = ForwarderFacts {
+                        listening_port: active.forwarders.port(name),
+                        stable_port: active.forwarders.stable_port(name).ok(),
+                        open_connections: u32::try_from(active.forwarders.open_connections(name))
+                            .unwrap_or(u32::MAX),
+                    };
+                    (name.clone(), facts)
+                })
+            })
+            .collect();
+        let facts = OverviewFacts {
             mode: status.mode.unwrap_or(AppMode::Unconfigured),
-            config_path: active
-                .as_ref()
-                .map(|a| a.config_path())
-                .unwrap_or_else(|| self.config_path.clone())
-                .display()
-                .to_string(),
+            config_path: config_path.display().to_string(),
             config_error: status.config_error.clone(),
-            idps: Vec::new(),
-            databases: Vec::new(),
+            config: active.as_ref().map(|a| a.engine.config()),
+            sessions: &status.sessions,
+            signing_in: &status.signing_in,
+            idp_errors: &status.idp_errors,
+            db_errors: &status.db_errors,
+            forwarders: &forwarders,
             autostart,
             terminal_available: self.terminal_available,
+            now_ms: now_ms(),
         };
-        let Some(active) = active else { return overview };
-        let config = active.engine.config();
-        for idp in config.idps.values() {
-            let session = status.sessions.get(&idp.name).filter(|s| s.expires_at_ms > now_ms);
-            overview.idps.push(IdpView {
-                name: idp.name.clone(),
-                issuer: idp.issuer.clone(),
-                username: idp.username.clone(),
-                key_kind: match idp.authenticator {
-                    tapgate_config::AuthenticatorChoice::Usb => KeyKindView::Usb,
-                    tapgate_config::AuthenticatorChoice::Soft(_) => KeyKindView::Soft,
-                },
-                signed_in: session.is_some(),
-                identity: session.map(|s| s.identity.clone()),
-                groups: session.map(|s| s.groups.clone()).unwrap_or_default(),
-                // Kept after it passes (the window then reads "expired", the tray clock sends the
-                // notice), also when the clock jumped past it, after a suspend or in a test.
-                expires_at_ms: status.sessions.get(&idp.name).map(|s| s.expires_at_ms),
-                can_refresh: status.sessions.get(&idp.name).is_some_and(|s| s.can_refresh),
-                signing_in: status.signing_in.contains(&idp.name),
-                last_error: status.idp_errors.get(&idp.name).cloned(),
-            });
-        }
-        for db in config.dbs.values() {
-            let listening = active.forwarders.port(&db.name);
-            let port = listening.or_else(|| active.forwarders.stable_port(&db.name).ok());
-            overview.databases.push(DatabaseView {
-                name: db.name.clone(),
-                idp: db.idp.clone(),
-                upstream: format!("{}:{}", db.host, db.port),
-                dbname: db.dbname.clone(),
-                role: db.role.clone(),
-                roles: db.allowed_roles(),
-                auth: match db.auth {
-                    tapgate_config::DbAuth::Password => "password".into(),
-                    tapgate_config::DbAuth::OAuthBearer => "oauthbearer".into(),
-                },
-                local_port: port,
-                listening: listening.is_some(),
-                open_connections: active.forwarders.open_connections(&db.name) as u32,
-                last_error: status.db_errors.get(&db.name).cloned(),
-                connection_strings: port.map(|port| ConnectionStrings {
-                    uri: connection_string(DsnFormat::Uri, port, &db.dbname, &db.role),
-                    keyword: connection_string(DsnFormat::Keyword, port, &db.dbname, &db.role),
-                    jdbc: connection_string(DsnFormat::Jdbc, port, &db.dbname, &db.role),
-                    psql: connection_string(DsnFormat::Psql, port, &db.dbname, &db.role),
-                }),
-            });
-        }
-        overview
+        build(&facts, |db, port| ConnectionStrings {
+            uri: connection_string(DsnFormat::Uri, port, &db.dbname, &db.role),
+            keyword: connection_string(DsnFormat::Keyword, port, &db.dbname, &db.role),
+            jdbc: connection_string(DsnFormat::Jdbc, port, &db.dbname, &db.role),
+            psql: connection_string(DsnFormat::Psql, port, &db.dbname, &db.role),
+        })
     }
 }
 

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use tapgate_config::{Config, ConfigError};
 use tapgate_core::dsn::connection_string;
 use tapgate_core::{Context, CoreError, SignInPolicy};
+use tapgate_desktop_model::overview::SessionFacts;
 use tapgate_desktop_model::{
     AppMode, CommandError, DatabaseView, DsnFormatView, Notice, NoticeLevel, Overview, UI_EVENT, UiEvent,
 };
@@ -57,15 +58,7 @@ pub(crate) struct Status {
     pub(crate) signing_in: HashSet<String>,
     /// Signed-in state per IdP as last read from the token cache (read on sign-in events only,
     /// not on every connection).
-    pub(crate) sessions: HashMap<String, SessionSummary>,
-}
-
-#[derive(Clone)]
-pub(crate) struct SessionSummary {
-    pub(crate) identity: String,
-    pub(crate) groups: Vec<String>,
-    pub(crate) expires_at_ms: i64,
-    pub(crate) can_refresh: bool,
+    pub(crate) sessions: HashMap<String, SessionFacts>,
 }
 
 impl Shell {
@@ -377,7 +370,7 @@ impl Shell {
                 if let Ok(Some(session)) = active.engine.cached_session(Some(name)).await {
                     sessions.insert(
                         name.clone(),
-                        SessionSummary {
+                        SessionFacts {
                             identity: session.identity().to_string(),
                             groups: session.claims.groups.clone(),
                             expires_at_ms: session.local_expiry_ms() + wall_minus_engine_ms,

@@ -10,11 +10,14 @@
 //! - [`command`]: the error every command returns ([`CommandError`]) and command argument types.
 //! - [`countdown`]: "12:41 left" text shared by the tray and notifications.
 //! - [`tray`]: the tray menu and icon as data, built from an [`Overview`].
+//! - [`overview`]: the [`Overview`] itself, built from the configuration, session and forwarder
+//!   facts and the time.
 
 pub mod command;
 pub mod countdown;
 pub mod event;
 pub mod history;
+pub mod overview;
 pub mod prompt;
 pub mod tray;
 pub mod view;
