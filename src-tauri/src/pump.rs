@@ -39,6 +39,12 @@ async fn handle(shell: &Arc<Shell>, event: CoreEvent) {
             shell.emit(UiEvent::HistoryChanged);
         }
         CoreEvent::RefreshRejected { .. } => {}
+        CoreEvent::WaitingForOtherSignIn { idp } => {
+            shell.notice(
+                NoticeLevel::Info,
+                format!("Another Tapgate program is signing in to {idp}; this waits for it to finish."),
+            );
+        }
         CoreEvent::ConnectionOpened { .. } => {
             shell.publish().await;
         }

@@ -33,6 +33,18 @@ impl FileLock {
     /// Takes the lock, waiting for another holder to let go (a blocking call: keep the work
     /// under it short).
     pub(crate) fn acquire(path: &Path) -> Result<FileLock, CoreError> {
+        match FileLock::take(path, rustix::fs::FlockOperation::LockExclusive)? {
+            Some(lock) => Ok(lock),
+            None => unreachable!("a blocking flock returns only once the lock is held"),
+        }
+    }
+
+    /// Takes the lock if nobody holds it; `None` when another holder has it.
+    pub(crate) fn try_acquire(path: &Path) -> Result<Option<FileLock>, CoreError> {
+        FileLock::take(path, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+    }
+
+    fn take(path: &Path, how: rustix::fs::FlockOperation) -> Result<Option<FileLock>, CoreError> {
         let lock_path = path.with_extension("lock");
         let failed = |source| CoreError::LocalFile { action: "lock", path: lock_path.clone(), source };
         if let Some(dir) = lock_path.parent() {
@@ -44,9 +56,11 @@ impl FileLock {
             .write(true)
             .open(&lock_path)
             .map_err(failed)?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| failed(std::io::Error::from(e)))?;
-        Ok(FileLock { _file: file, path: lock_path })
+        match rustix::fs::flock(&file, how) {
+            Ok(()) => Ok(Some(FileLock { _file: file, path: lock_path })),
+            Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+            Err(e) => Err(failed(std::io::Error::from(e))),
+        }
     }
 }
 

@@ -25,6 +25,9 @@ pub enum CoreEvent {
     Refreshed { idp: String, identity: String, expires_at: i64 },
     /// The refresh token was refused (expired or revoked): a tap is needed.
     RefreshRejected { idp: String },
+    /// Another Tapgate process (the app, a CLI) is signing in to this IdP: this one waits for it
+    /// and uses its result rather than asking for a second tap or opening a second browser tab.
+    WaitingForOtherSignIn { idp: String },
     /// A sign-in (refresh or tap) failed; `error` is the one-line reason.
     SignInFailed { idp: String, error: String },
     /// Tokens of an IdP were removed.

@@ -1,6 +1,8 @@
 //! The sign-in policy: a valid session from the engine's memory or the token cache, else a
-//! refresh without a tap, else a key tap; one sign-in per IdP at a time.
+//! refresh without a tap, else a key tap; one sign-in per IdP at a time, in this process (a
+//! mutex) and across the person's processes (a lock file in the runtime folder).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use secrecy::ExposeSecret;
@@ -8,6 +10,7 @@ use tapgate_config::IdpConfig;
 use tapgate_idp::{ClockSkew, IdpClient, IdpError, Prompt, TokenSet};
 use tapgate_store::{CachedSession, SignInMethod, SignInOutcome, SignInRecord};
 
+use crate::atomic_file::FileLock;
 use crate::{CoreError, CoreEvent, Engine, Session, SessionOrigin};
 
 /// How hard to try for a session.
@@ -38,7 +41,10 @@ impl Engine {
         }
         let lock = self.sign_in_lock(&config.name);
         let _one_at_a_time = lock.lock().await;
-        let result = self.session_locked(&config, prompt, policy).await;
+        let result = match self.sign_in_file_lock(&config.name).await {
+            Ok(_one_process_at_a_time) => self.session_locked(&config, prompt, policy).await,
+            Err(e) => Err(e),
+        };
         match &result {
             Ok(session) => {
                 self.current
@@ -153,6 +159,27 @@ impl Engine {
             .get(idp)
             .filter(|s| !s.needs_renewal())
             .map(|s| Session { origin: SessionOrigin::Cache, ..s.clone() })
+    }
+
+    /// One sign-in per IdP across processes: the app and CLIs of the same person share the
+    /// runtime folder. Taken after the in-process lock, so only one caller per process waits
+    /// here. Without it, two processes would each ask for a tap (or open a browser tab), and two
+    /// refreshes with the same rotating refresh token would make the IdP revoke it.
+    async fn sign_in_file_lock(&self, idp: &str) -> Result<FileLock, CoreError> {
+        let path = self.context.runtime_dir.join("sign-in").join(format!("{idp}.sign-in"));
+        if let Some(lock) = FileLock::try_acquire(&path)? {
+            return Ok(lock);
+        }
+        self.emit(CoreEvent::WaitingForOtherSignIn { idp: idp.to_string() });
+        // The other sign-in may wait minutes for a person; wait on the blocking pool. If this
+        // caller gives up, the lock taken later is dropped at once.
+        tokio::task::spawn_blocking(move || FileLock::acquire(&path)).await.map_err(|e| {
+            CoreError::LocalFile {
+                action: "lock",
+                path: PathBuf::from("sign-in"),
+                source: std::io::Error::other(e.to_string()),
+            }
+        })?
     }
 
     fn sign_in_lock(&self, idp: &str) -> Arc<tokio::sync::Mutex<()>> {

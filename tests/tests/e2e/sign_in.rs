@@ -89,3 +89,24 @@ fn logout_forgets_the_session_and_whoami_then_exits_1() {
     assert_eq!(after.json()["signed_in"], false);
     assert!(person.tapgate(&["logout"]).stdout.contains("Not signed in"));
 }
+
+/// Several `tapgate` programs that need a token at once (scripts in parallel, the app and a
+/// CLI): one signs in, the others wait for it and use its token. One tap, not one per program.
+#[test]
+fn programs_signing_in_at_once_share_one_sign_in() {
+    let idp = DevIdp::start(DevIdpOptions::default());
+    let person = Person::new();
+    idp.enroll("alice@example.com", "dba", &person.key);
+    person.configure(&idp, "alice@example.com", "");
+
+    let runs: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6).map(|_| scope.spawn(|| person.tapgate(&["login"]))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for run in &runs {
+        run.expect_ok();
+    }
+    let sign_ins = person.tapgate(&["history", "--sign-ins", "--json"]).json();
+    let taps = sign_ins.as_array().unwrap().iter().filter(|r| r["method"] == "tap").count();
+    assert_eq!(taps, 1, "one tap for six programs: {sign_ins}");
+}
