@@ -48,6 +48,24 @@ pub enum Command {
 
     /// List users, their groups and how many keys each has.
     Users(DataArgs),
+
+    /// Print a soft key's credentials for a WebDriver virtual authenticator.
+    ///
+    /// Prints a JSON array with one object per credential of FILE enrolled in the data
+    /// directory; each object is the body of the WebDriver "Add Credential" call
+    /// (credentialId, isResidentCredential, rpId, privateKey as base64url PKCS#8,
+    /// userHandle, signCount). The output holds the private key: treat it like FILE.
+    ExportCredential(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    /// Software key file written by `enroll --soft-key`.
+    #[arg(long, value_name = "FILE")]
+    pub soft_key: PathBuf,
 }
 
 #[derive(Debug, Args)]

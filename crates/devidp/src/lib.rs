@@ -26,12 +26,18 @@
 //! `users.json`, `signing-keys.json`, `refresh-tokens.json`, `.lock`. Everything secret is
 //! mode 0600 and replaced atomically.
 
+mod auth_code;
+mod authorize_request;
 mod clock;
 mod data_dir;
 mod enroll;
 mod error;
+mod export;
 mod keys;
 mod passkey;
+mod pending;
+mod pkce;
+mod redirect_uri;
 mod refresh;
 mod server;
 mod tls;
@@ -41,6 +47,7 @@ mod users;
 pub use data_dir::DataDir;
 pub use enroll::{EnrollKey, EnrollOptions, Enrolled, enroll};
 pub use error::Error;
+pub use export::{ExportedCredential, export_credentials};
 pub use keys::{RotatedKey, rotate_key};
 pub use server::{DEFAULT_LISTEN, IdpServer, ServeOptions, parse_listen_address, serve};
 pub use tls::install_ring_provider;
