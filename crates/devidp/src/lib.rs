@@ -50,5 +50,5 @@ pub use error::Error;
 pub use export::{ExportedCredential, export_credentials};
 pub use keys::{RotatedKey, rotate_key};
 pub use server::{DEFAULT_LISTEN, IdpServer, ServeOptions, parse_listen_address, serve};
-pub use tls::install_ring_provider;
+pub use tls::{install_ring_provider, server_spki_sha256};
 pub use users::{UserSummary, list_users};
