@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// It speaks the Auth0 Native Passkeys flow over HTTPS on loopback: a client asks
 /// /passkey/challenge for a user's challenge, signs it with an enrolled security key and
-/// trades the assertion for ES256 tokens at /oauth/token.
+/// trades the assertion for ES256 tokens at /oauth/token. Browsers sign in at /authorize
+/// (authorization code + PKCE S256, loopback redirect URIs) with the same keys.
 ///
 /// Quick start:
 ///
