@@ -61,7 +61,7 @@ pub(crate) async fn post_json(idp: &TestIdp, path: &str, body: &Value) -> TestRe
 }
 
 /// Opens the sign-in page, taps the soft key for `user`; returns where the page is sent.
-async fn sign_in_in_page(idp: &TestIdp, url: &Url, user: &str, key: &Path) -> TestResult<Url> {
+pub(crate) async fn sign_in_in_page(idp: &TestIdp, url: &Url, user: &str, key: &Path) -> TestResult<Url> {
     let page = idp.client.get(url.as_str()).send().await?;
     assert_eq!(page.status(), 200);
     let request = request_id(&page.text().await?)?;
@@ -105,7 +105,7 @@ pub(crate) async fn redeem(
         .await?)
 }
 
-async fn form(idp: &TestIdp, path: &str, pairs: &[(&str, &str)]) -> TestResult<reqwest::Response> {
+pub(crate) async fn form(idp: &TestIdp, path: &str, pairs: &[(&str, &str)]) -> TestResult<reqwest::Response> {
     let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
     Ok(idp
         .client

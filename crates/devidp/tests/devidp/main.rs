@@ -7,6 +7,7 @@ mod date_header;
 mod discovery;
 mod export_credential;
 mod key_rotation;
+mod leak_scan;
 mod real_browser;
 mod refresh;
 mod restart;
