@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// It speaks the Auth0 Native Passkeys flow over HTTPS on loopback: a client asks
 /// /passkey/challenge for a user's challenge, signs it with an enrolled security key and
-/// trades the assertion for ES256 tokens at /oauth/token.
+/// trades the assertion for ES256 tokens at /oauth/token. Browsers sign in at /authorize
+/// (authorization code + PKCE S256, loopback redirect URIs) with the same keys.
 ///
 /// Quick start:
 ///
@@ -48,6 +49,24 @@ pub enum Command {
 
     /// List users, their groups and how many keys each has.
     Users(DataArgs),
+
+    /// Print a soft key's credentials for a WebDriver virtual authenticator.
+    ///
+    /// Prints a JSON array with one object per credential of FILE enrolled in the data
+    /// directory; each object is the body of the WebDriver "Add Credential" call
+    /// (credentialId, isResidentCredential, rpId, privateKey as base64url PKCS#8,
+    /// userHandle, signCount). The output holds the private key: treat it like FILE.
+    ExportCredential(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    /// Software key file written by `enroll --soft-key`.
+    #[arg(long, value_name = "FILE")]
+    pub soft_key: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -88,6 +88,10 @@ impl DataDir {
         self.root.join("refresh-tokens.json")
     }
 
+    pub(crate) fn authorization_codes_path(&self) -> PathBuf {
+        self.root.join("authorization-codes.json")
+    }
+
     /// Takes the directory lock, waiting for other processes to release it.
     ///
     /// Hold it across read-modify-write cycles of the JSON stores; readers do not need it

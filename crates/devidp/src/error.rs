@@ -77,6 +77,13 @@ pub enum Error {
     #[error("this security key credential is already enrolled for {owner}")]
     CredentialTaken { owner: String },
 
+    /// `export-credential` found no credential of the soft key enrolled in the data directory.
+    #[error(
+        "no credential of {key_file} is enrolled in {data_dir}: enroll it with \
+         `tapgate-devidp enroll --data {data_dir} --user NAME --soft-key {key_file}`"
+    )]
+    NotEnrolled { key_file: PathBuf, data_dir: PathBuf },
+
     /// `enroll --usb` in a build without the `usb` feature.
     #[error(
         "this build of tapgate-devidp has no USB support: rebuild with \

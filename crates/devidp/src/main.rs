@@ -7,8 +7,8 @@ use std::io::{IsTerminal, Write};
 use anyhow::Context;
 use clap::Parser;
 use tapgate_devidp::{
-    DataDir, EnrollKey, EnrollOptions, IdpServer, ServeOptions, enroll, list_users, parse_listen_address,
-    rotate_key,
+    DataDir, EnrollKey, EnrollOptions, IdpServer, ServeOptions, enroll, export_credentials, list_users,
+    parse_listen_address, rotate_key,
 };
 
 use cli::{Cli, Command, EnrollArgs, ServeArgs};
@@ -60,6 +60,12 @@ fn run(command: Command) -> anyhow::Result<()> {
                 let keys = if user.credentials == 1 { "key" } else { "keys" };
                 println!("{}  groups={groups}  {} {keys}  sub={}", user.name, user.credentials, user.sub);
             }
+            Ok(())
+        }
+        Command::ExportCredential(args) => {
+            let dir = DataDir::existing(&args.data.data)?;
+            let credentials = export_credentials(&dir, &args.soft_key)?;
+            println!("{}", serde_json::to_string_pretty(&credentials)?);
             Ok(())
         }
     }

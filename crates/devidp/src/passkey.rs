@@ -1,13 +1,8 @@
 //! The WebAuthn relying party (rp_id `localhost`) and the pending sign-in ceremonies between
 //! `POST /passkey/challenge` and the webauthn grant.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 use serde_json::{Map, Value};
 use url::Url;
 use uuid::Uuid;
@@ -17,6 +12,7 @@ use webauthn_rs::prelude::{
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use crate::error::Error;
+use crate::pending::Pending;
 
 /// The relying party id every credential of the dev IdP is bound to.
 pub(crate) const RP_ID: &str = "localhost";
@@ -45,47 +41,21 @@ pub(crate) struct Ceremony {
     pub(crate) user_name: String,
     pub(crate) client_id: String,
     pub(crate) state: SecurityKeyAuthentication,
-    expires_at: i64,
 }
 
-impl Ceremony {
-    pub(crate) fn new(
-        sub: Uuid,
-        user_name: String,
-        client_id: String,
-        state: SecurityKeyAuthentication,
-        now: i64,
-    ) -> Self {
-        Self { sub, user_name, client_id, state, expires_at: now.saturating_add(CEREMONY_TTL_SECS) }
-    }
-}
-
-/// Ceremonies by `auth_session`. In memory on purpose: a restart simply asks for a new tap.
+/// Ceremonies by `auth_session`, each redeemable for [`CEREMONY_TTL_SECS`].
 #[derive(Default)]
-pub(crate) struct PendingCeremonies {
-    by_session: Mutex<HashMap<String, Ceremony>>,
-}
+pub(crate) struct PendingCeremonies(Pending<Ceremony>);
 
 impl PendingCeremonies {
     /// Stores a ceremony and returns its new, unguessable `auth_session`.
     pub(crate) fn insert(&self, ceremony: Ceremony, now: i64) -> String {
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let session = URL_SAFE_NO_PAD.encode(bytes);
-        let mut map = self.lock();
-        map.retain(|_, c| c.expires_at > now);
-        map.insert(session.clone(), ceremony);
-        session
+        self.0.insert(ceremony, now.saturating_add(CEREMONY_TTL_SECS), now)
     }
 
     /// Removes and returns the ceremony: an `auth_session` is single use whatever the outcome.
     pub(crate) fn take(&self, session: &str, now: i64) -> Option<Ceremony> {
-        self.lock().remove(session).filter(|ceremony| ceremony.expires_at > now)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Ceremony>> {
-        // A panic while holding the map cannot leave it half-updated; keep serving.
-        self.by_session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0.take(session, now).map(|(ceremony, _)| ceremony)
     }
 }
 

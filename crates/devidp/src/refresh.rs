@@ -34,6 +34,10 @@ pub(crate) struct RefreshRecord {
     /// IdP time after which the token (and every rotation of it) is refused. Rotation keeps
     /// it: `--refresh-ttl` bounds how long one key tap lasts, not the idle time.
     pub(crate) expires_at: i64,
+    /// The authorization code this token descends from (its digest, see
+    /// `auth_code::grant_id`), so replaying the code can revoke it. Rotation keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) grant: Option<String>,
 }
 
 /// The outcome of presenting a refresh token.
@@ -74,6 +78,31 @@ pub(crate) fn redeem(dir: &DataDir, token: &str, now: i64) -> Result<Redeemed, E
     if record.expires_at <= now { Ok(Redeemed::Expired(record)) } else { Ok(Redeemed::Valid(record)) }
 }
 
+/// RFC 7009 2.1: forgets `token`. Returns what it granted, `None` when it was unknown
+/// (which the caller does not reveal).
+pub(crate) fn revoke(dir: &DataDir, token: &str) -> Result<Option<RefreshRecord>, Error> {
+    let _lock = dir.lock()?;
+    let mut file = load(dir)?;
+    let removed = file.tokens.remove(&digest(token));
+    if removed.is_some() {
+        dir.write_json(&dir.refresh_tokens_path(), &file)?;
+    }
+    Ok(removed)
+}
+
+/// Forgets every token descending from the authorization code `grant`; returns how many.
+pub(crate) fn revoke_grant(dir: &DataDir, grant: &str) -> Result<usize, Error> {
+    let _lock = dir.lock()?;
+    let mut file = load(dir)?;
+    let before = file.tokens.len();
+    file.tokens.retain(|_, r| r.grant.as_deref() != Some(grant));
+    let revoked = before - file.tokens.len();
+    if revoked > 0 {
+        dir.write_json(&dir.refresh_tokens_path(), &file)?;
+    }
+    Ok(revoked)
+}
+
 fn load(dir: &DataDir) -> Result<RefreshFile, Error> {
     Ok(dir.read_json(&dir.refresh_tokens_path())?.unwrap_or_default())
 }
@@ -94,6 +123,7 @@ mod tests {
             scope: "openid".into(),
             authenticated_at: 0,
             expires_at,
+            grant: None,
         }
     }
 
@@ -115,6 +145,33 @@ mod tests {
         let dir = DataDir::create(temp.path())?;
         let token = issue(&dir, record(200), 100)?;
         assert!(matches!(redeem(&dir, &token, 200)?, Redeemed::Expired(_)));
+        Ok(())
+    }
+
+    #[test]
+    fn a_revoked_token_no_longer_redeems() -> Result<(), Box<dyn std::error::Error>> {
+        let temp = tempfile::tempdir()?;
+        let dir = DataDir::create(temp.path())?;
+        let token = issue(&dir, record(200), 100)?;
+        assert!(revoke(&dir, &token)?.is_some());
+        assert!(revoke(&dir, &token)?.is_none());
+        assert!(revoke(&dir, "never-issued")?.is_none());
+        assert!(matches!(redeem(&dir, &token, 150)?, Redeemed::Unknown));
+        Ok(())
+    }
+
+    #[test]
+    fn revoking_a_grant_takes_every_token_from_it() -> Result<(), Box<dyn std::error::Error>> {
+        let temp = tempfile::tempdir()?;
+        let dir = DataDir::create(temp.path())?;
+        let from_code = RefreshRecord { grant: Some("g1".into()), ..record(200) };
+        let first = issue(&dir, from_code.clone(), 100)?;
+        let second = issue(&dir, from_code, 100)?;
+        let other = issue(&dir, record(200), 100)?;
+        assert_eq!(revoke_grant(&dir, "g1")?, 2);
+        assert!(matches!(redeem(&dir, &first, 150)?, Redeemed::Unknown));
+        assert!(matches!(redeem(&dir, &second, 150)?, Redeemed::Unknown));
+        assert!(matches!(redeem(&dir, &other, 150)?, Redeemed::Valid(_)));
         Ok(())
     }
 }

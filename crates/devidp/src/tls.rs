@@ -3,13 +3,16 @@
 
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose,
+    KeyPair, KeyUsagePurpose, PublicKeyData,
 };
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use sha2::{Digest, Sha256};
 
 use crate::data_dir::{DataDir, PRIVATE, PUBLIC, write_atomic};
 use crate::error::Error;
@@ -45,6 +48,19 @@ pub(crate) fn server_config(dir: &DataDir) -> Result<Arc<ServerConfig>, Error> {
         .with_single_cert(vec![cert], key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The base64 SHA-256 of the server certificate's public key (its SubjectPublicKeyInfo):
+/// what Chromium's `--ignore-certificate-errors-spki-list` takes to trust this IdP, and only
+/// it, without installing the CA. The key survives restarts, so the value does too.
+pub fn server_spki_sha256(dir: &DataDir) -> Result<String, Error> {
+    let path = dir.server_key_path();
+    let pem = dir
+        .read(&path)?
+        .ok_or_else(|| Error::Certificate(format!("{} is missing: start the server once", path.display())))?;
+    let text = String::from_utf8(pem).map_err(|e| corrupt(path.clone(), e))?;
+    let key = KeyPair::from_pem(&text).map_err(|e| corrupt(path, e))?;
+    Ok(STANDARD.encode(Sha256::digest(key.subject_public_key_info())))
 }
 
 /// Returns the CA signing key, generating the CA (cert + key) on first use.

@@ -18,6 +18,8 @@ pub(crate) struct TokenGrant<'a> {
     /// The access token's `aud`: the requested audience, else the client id.
     pub(crate) audience: &'a str,
     pub(crate) scope: &'a str,
+    /// The `/authorize` request's nonce, echoed in the ID token (OIDC Core 3.1.2.1).
+    pub(crate) nonce: Option<&'a str>,
 }
 
 /// Signed tokens ready for a token response.
@@ -49,6 +51,10 @@ struct AccessClaims<'a> {
 struct IdClaims<'a> {
     iss: &'a str,
     aud: &'a str,
+    /// The party the token was issued to (OIDC Core 2), the client again.
+    azp: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
     sub: String,
     preferred_username: &'a str,
     email: &'a str,
@@ -87,6 +93,8 @@ pub(crate) fn mint(
     let id = IdClaims {
         iss: issuer,
         aud: grant.client_id,
+        azp: grant.client_id,
+        nonce: grant.nonce,
         sub: user.sub.to_string(),
         preferred_username: user.preferred_username(),
         email: &user.name,

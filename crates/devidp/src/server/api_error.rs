@@ -26,6 +26,11 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
 
+    /// 400 `invalid_target` (RFC 8707 2): a resource or audience that was not granted.
+    pub(crate) fn invalid_target(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_target", description)
+    }
+
     /// 401 `unauthorized_client`.
     pub(crate) fn unknown_client(client_id: &str) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized_client", format!("unknown client_id {client_id:?}"))

@@ -46,7 +46,7 @@ fn start(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
         .start_securitykey_authentication(&keys)
         .map_err(|e| ApiError::server(crate::Error::Webauthn(e)))?;
     let now = state.clock.unix_now();
-    let ceremony = Ceremony::new(user.sub, user.name.clone(), client_id, ceremony_state, now);
+    let ceremony = Ceremony { sub: user.sub, user_name: user.name.clone(), client_id, state: ceremony_state };
     let auth_session = state.ceremonies.insert(ceremony, now);
     tracing::debug!(user = %user.name, "challenge issued");
 

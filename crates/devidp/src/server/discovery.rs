@@ -1,11 +1,9 @@
-//! OIDC discovery (`/.well-known/openid-configuration`), the JWKS, and the `/authorize`
-//! placeholder (wire contract 1 and 2).
+//! OIDC discovery (`/.well-known/openid-configuration`) and the JWKS (wire contract 1 and 2).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::api_error::ApiError;
@@ -15,9 +13,6 @@ use crate::keys::SigningKeys;
 /// The grant Auth0 Native Passkeys uses at the token endpoint.
 pub(crate) const WEBAUTHN_GRANT: &str = "urn:okta:params:oauth:grant-type:webauthn";
 
-/// Scopes granted when a client asks for none.
-pub(crate) const DEFAULT_SCOPE: &str = "openid profile email offline_access";
-
 /// `GET /.well-known/openid-configuration`.
 pub(crate) async fn openid_configuration(State(state): State<Arc<IdpState>>) -> Json<Value> {
     let issuer = &state.issuer;
@@ -26,14 +21,19 @@ pub(crate) async fn openid_configuration(State(state): State<Arc<IdpState>>) -> 
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/oauth/token"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
         "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["none"],
-        "grant_types_supported": ["refresh_token", WEBAUTHN_GRANT],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "grant_types_supported": ["authorization_code", "refresh_token", WEBAUTHN_GRANT],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": [
-            "iss", "aud", "sub", "iat", "nbf", "exp", "jti",
+            "iss", "aud", "azp", "sub", "iat", "nbf", "exp", "jti", "nonce",
             "preferred_username", "email", "groups", "scope", "client_id"
         ],
     }))
@@ -47,13 +47,4 @@ pub(crate) async fn jwks(State(state): State<Arc<IdpState>>) -> Result<Json<Valu
         SigningKeys::load(&data).and_then(|keys| keys.jwks(token_ttl)).map(Json).map_err(ApiError::server)
     })
     .await?
-}
-
-/// `/authorize`: the browser flow is not offered (the contract allows 501).
-pub(crate) async fn authorize() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "unsupported_response_type",
-        "this dev IdP has no browser sign-in: use POST /passkey/challenge and the webauthn grant",
-    )
 }

@@ -2,10 +2,15 @@
 //! shutdown when the caller's `shutdown` future completes.
 
 mod api_error;
+mod authorize;
 mod body;
+mod browser_sign_in;
 mod challenge;
+mod code_grant;
 mod date_header;
 mod discovery;
+mod revoke;
+mod sign_in_page;
 mod token;
 
 use std::future::Future;
@@ -27,7 +32,9 @@ use crate::data_dir::{DataDir, PUBLIC, write_atomic};
 use crate::error::{Error, describe_io};
 use crate::keys::ensure_signing_key;
 use crate::passkey::{PendingCeremonies, relying_party};
+use crate::pending::Pending;
 use api_error::ApiError;
+use browser_sign_in::BrowserSignIn;
 
 /// Where the server listens unless told otherwise.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8443);
@@ -99,6 +106,8 @@ pub(crate) struct IdpState {
     pub(crate) refresh_ttl: Duration,
     pub(crate) webauthn: Webauthn,
     pub(crate) ceremonies: PendingCeremonies,
+    /// Sign-in pages served by `/authorize` and not yet finished.
+    pub(crate) browser_sign_ins: Pending<BrowserSignIn>,
 }
 
 impl IdpState {
@@ -146,6 +155,7 @@ impl IdpServer {
             token_ttl: options.token_ttl,
             refresh_ttl: options.refresh_ttl,
             ceremonies: PendingCeremonies::default(),
+            browser_sign_ins: Pending::default(),
         };
         Ok(Self { listener, local_addr, tls, state: Arc::new(state) })
     }
@@ -190,9 +200,13 @@ fn router(state: Arc<IdpState>) -> Router {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
         .route("/.well-known/jwks.json", get(discovery::jwks))
-        .route("/authorize", get(discovery::authorize).post(discovery::authorize))
+        .route("/authorize", get(authorize::authorize))
+        .route("/authorize/challenge", post(browser_sign_in::challenge))
+        .route("/authorize/assertion", post(browser_sign_in::assertion))
+        .route("/authorize/cancel", post(browser_sign_in::cancel))
         .route("/passkey/challenge", post(challenge::challenge))
         .route("/oauth/token", post(token::token))
+        .route("/oauth/revoke", post(revoke::revoke))
         .fallback(api_error::not_found)
         .method_not_allowed_fallback(api_error::method_not_allowed)
         .layer(map_response_with_state(clock, date_header::stamp))

@@ -1,5 +1,6 @@
-//! `POST /oauth/token` (wire contract 4): the webauthn grant and the refresh_token grant,
-//! each logged as one line (user, grant, outcome, kid).
+//! `POST /oauth/token` (wire contract 4): the webauthn grant, the refresh_token grant and
+//! (in `code_grant`) the authorization_code grant, each logged as one line (user, grant,
+//! outcome, kid; never a token or code).
 
 use std::sync::Arc;
 
@@ -12,8 +13,9 @@ use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::api_error::ApiError;
 use super::body::OAuthBody;
-use super::discovery::{DEFAULT_SCOPE, WEBAUTHN_GRANT};
-use super::{IdpState, blocking};
+use super::discovery::WEBAUTHN_GRANT;
+use super::{IdpState, blocking, code_grant};
+use crate::authorize_request::DEFAULT_SCOPE;
 use crate::keys::SigningKeys;
 use crate::passkey::refusal_reason;
 use crate::refresh::{self, Redeemed, RefreshRecord};
@@ -25,15 +27,15 @@ pub(crate) async fn token(State(state): State<Arc<IdpState>>, body: OAuthBody) -
 }
 
 /// A successful token response and the key that signed it (for the log line).
-struct Issued {
+pub(super) struct Issued {
     response: Response,
     kid: String,
 }
 
 /// Who asked, filled in as soon as the grant knows.
 #[derive(Default)]
-struct GrantLog {
-    user: Option<String>,
+pub(super) struct GrantLog {
+    pub(super) user: Option<String>,
 }
 
 fn grant(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
@@ -42,13 +44,16 @@ fn grant(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
     let (grant_name, result) = match grant_type.as_str() {
         WEBAUTHN_GRANT => ("webauthn", webauthn_grant(state, body, &mut log)),
         "refresh_token" => ("refresh_token", refresh_grant(state, body, &mut log)),
+        "authorization_code" => ("authorization_code", code_grant::redeem(state, body, &mut log)),
         "" => ("-", Err(ApiError::invalid_request("grant_type is required"))),
         other => (
             "-",
             Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                format!("grant_type {other:?} is not supported: use {WEBAUTHN_GRANT} or refresh_token"),
+                format!(
+                    "grant_type {other:?} is not supported: use authorization_code, {WEBAUTHN_GRANT} or refresh_token"
+                ),
             )),
         ),
     };
@@ -115,7 +120,16 @@ fn webauthn_grant(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> Res
     issue(
         state,
         user,
-        RefreshRecord { sub: user.sub, client_id, audience, scope, authenticated_at: now, expires_at },
+        RefreshRecord {
+            sub: user.sub,
+            client_id,
+            audience,
+            scope,
+            authenticated_at: now,
+            expires_at,
+            grant: None,
+        },
+        None,
     )
 }
 
@@ -161,18 +175,30 @@ fn refresh_grant(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> Resu
             requested
         }
     };
-    issue(state, user, RefreshRecord { scope, ..record })
+    issue(state, user, RefreshRecord { scope, ..record }, None)
 }
 
-/// Signs the tokens, stores the new refresh token and builds the response.
-fn issue(state: &IdpState, user: &User, record: RefreshRecord) -> Result<Issued, ApiError> {
+/// Signs the tokens, stores the new refresh token and builds the response. `nonce` goes
+/// into the ID token (browser sign-ins only).
+pub(super) fn issue(
+    state: &IdpState,
+    user: &User,
+    record: RefreshRecord,
+    nonce: Option<&str>,
+) -> Result<Issued, ApiError> {
     let key = SigningKeys::load(&state.data).and_then(|keys| keys.active()).map_err(ApiError::server)?;
     let minted = mint(
         &key,
         &state.issuer,
         &state.clock,
         state.token_ttl,
-        &TokenGrant { user, client_id: &record.client_id, audience: &record.audience, scope: &record.scope },
+        &TokenGrant {
+            user,
+            client_id: &record.client_id,
+            audience: &record.audience,
+            scope: &record.scope,
+            nonce,
+        },
     )
     .map_err(ApiError::server)?;
     let scope = record.scope.clone();
@@ -197,11 +223,11 @@ fn forbidden(description: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "invalid_grant", description)
 }
 
-/// 400 `invalid_grant`: the refresh grant's refusals (wire contract 4b).
-fn bad_grant(description: impl Into<String>) -> ApiError {
+/// 400 `invalid_grant`: the refresh and code grants' refusals (wire contract 4b, 4c).
+pub(super) fn bad_grant(description: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
 }
 
-fn secs(duration: std::time::Duration) -> i64 {
+pub(super) fn secs(duration: std::time::Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }

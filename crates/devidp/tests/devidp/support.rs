@@ -55,6 +55,18 @@ impl TestIdp {
         })
     }
 
+    /// A client of a server someone else started (the binary), serving `data_dir`.
+    pub fn external(issuer: &str, data_dir: &Path) -> TestResult<Self> {
+        let port: u16 = issuer.rsplit(':').next().ok_or("no port in the issuer")?.parse()?;
+        Ok(Self {
+            client: https_client(data_dir, false)?,
+            issuer: issuer.to_owned(),
+            listen: std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port)),
+            shutdown: None,
+            thread: None,
+        })
+    }
+
     /// Stops the server and reports how `run` ended. Waits off the test's runtime: the
     /// server's graceful HTTP/2 shutdown needs this process's client to answer it.
     pub async fn stop(mut self) -> TestResult {

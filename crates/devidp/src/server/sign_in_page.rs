@@ -1,0 +1,142 @@
+//! The HTML of the browser sign-in: the sign-in page (inline CSS and script, nothing
+//! loaded from elsewhere) and the error page shown when `/authorize` cannot redirect.
+//!
+//! Both are served with a Content-Security-Policy that allows only the exact inline style
+//! and script they carry (by SHA-256 hash), fetches to this origin, and no framing.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
+
+const STYLE: &str = include_str!("sign_in_page/sign_in.css");
+const SCRIPT: &str = include_str!("sign_in_page/sign_in.js");
+
+/// The sign-in page for the pending sign-in `request_id` of `client_id`.
+pub(super) fn sign_in(request_id: &str, client_id: &str, login_hint: Option<&str>) -> Response {
+    let body = format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · Tapgate dev IdP</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<main>
+<h1>Sign in</h1>
+<p class="sub">to <strong>{client}</strong> with your security key</p>
+<form id="sign-in" data-request="{request}" autocomplete="on">
+<label for="username">User name</label>
+<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus value="{hint}">
+<div class="actions">
+<button type="submit" id="go">Use security key</button>
+<button type="button" id="cancel" class="secondary">Cancel</button>
+</div>
+</form>
+<p id="status" role="status" aria-live="polite"></p>
+</main>
+<script>{SCRIPT}</script>
+</body>
+</html>
+"#,
+        client = escape(client_id),
+        request = escape(request_id),
+        hint = escape(login_hint.unwrap_or_default()),
+    );
+    html(StatusCode::OK, body, true)
+}
+
+/// A refusal shown to the person: the client or redirect URI cannot be trusted with it.
+pub(super) fn error(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign-in error · Tapgate dev IdP</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<main>
+<h1>This sign-in cannot continue</h1>
+<p class="error">{message}</p>
+<p class="sub">Start the sign-in again from the application.</p>
+</main>
+</body>
+</html>
+"#,
+        message = escape(message),
+    );
+    html(status, body, false)
+}
+
+fn html(status: StatusCode, body: String, with_script: bool) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(with_script)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // The page's URL carries state and nonce; the redirect target need not see it.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// Nothing but this page's own style and script, and fetches back to the IdP.
+fn content_security_policy(with_script: bool) -> String {
+    let script = if with_script { format!("'{}'", source_hash(SCRIPT)) } else { "'none'".to_owned() };
+    format!(
+        "default-src 'none'; script-src {script}; style-src '{}'; connect-src 'self'; \
+         img-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+        source_hash(STYLE)
+    )
+}
+
+/// CSP3 hash source of an inline element's exact text.
+fn source_hash(text: &str) -> String {
+    format!("sha256-{}", STANDARD.encode(Sha256::digest(text.as_bytes())))
+}
+
+/// Escapes text for HTML element content and double-quoted attributes.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_supplied_text_cannot_break_out_of_the_page() {
+        let page = format!("{:?}", escape(r#""><script>alert(1)</script>"#));
+        assert!(!page.contains('<') && !page.contains("\"><"));
+    }
+
+    #[test]
+    fn the_policy_allows_exactly_the_inline_script_and_style() {
+        let policy = content_security_policy(true);
+        assert!(policy.contains(&source_hash(SCRIPT)));
+        assert!(policy.contains(&source_hash(STYLE)));
+        assert!(policy.starts_with("default-src 'none'"));
+        assert!(!policy.contains("unsafe-inline"));
+        assert!(content_security_policy(false).contains("script-src 'none'"));
+    }
+}
