@@ -16,6 +16,8 @@ packages=(
   # Its end-to-end test: a virtual X display, WebKitWebDriver, a notification daemon to capture,
   # screenshots, clipboard reads, and a tray host to click (trayer, xdotool).
   xvfb xauth webkit2gtk-driver at-spi2-core dunst libnotify-bin imagemagick xclip trayer xdotool
+  # Browser sign-in tests: a real Chromium driven over WebDriver with a virtual authenticator.
+  chromium chromium-driver
 )
 
 missing=()

@@ -7,8 +7,7 @@
 //! key's SPKI hash) rather than a blanket `--ignore-certificate-errors`: WebAuthn refuses to
 //! run on a page with a certificate error, and only this IdP should be trusted.
 //!
-//! Without chromedriver on PATH the test says so and passes, unless
-//! `TAPGATE_REQUIRE_BROWSER=1` asks for it to fail instead.
+//! Without chromedriver on PATH the test fails and says what to install (`make deps` does).
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener};
 use std::process::{Child, Command, Stdio};
@@ -97,11 +96,7 @@ async fn one_callback(listener: TcpListener) -> TestResult<String> {
 #[tokio::test]
 async fn chromium_signs_in_with_the_exported_credential_and_reaches_the_loopback_listener() -> TestResult {
     let Some(driver) = start_driver()? else {
-        if std::env::var("TAPGATE_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            return Err("chromedriver is not installed (apt-get install chromium chromium-driver)".into());
-        }
-        eprintln!("skipped: chromedriver not on PATH (apt-get install chromium chromium-driver)");
-        return Ok(());
+        return Err("chromedriver is not installed: run `make deps` (apt-get install chromium chromium-driver)".into());
     };
     let (_temp, data) = temp_data()?;
     let key_file = enroll(&data, "alice@example.com", &["dba", "dev"])?;
