@@ -37,7 +37,7 @@ impl Shell {
             overview.idps.push(IdpView {
                 name: idp.name.clone(),
                 issuer: idp.issuer.clone(),
-                username: idp.username.clone(),
+                username: idp.username.clone().unwrap_or_default(),
                 key_kind: match idp.authenticator {
                     tapgate_config::AuthenticatorChoice::Usb => KeyKindView::Usb,
                     tapgate_config::AuthenticatorChoice::Soft(_) => KeyKindView::Soft,
