@@ -65,15 +65,15 @@ impl OidcProvider {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|err| panic!("cannot start node ({err}): install Node.js 20.19 or later"));
+            .expect("cannot start node: install Node.js 20.19 or later");
         let stdout = child.stdout.take().expect("stdout");
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
         reader.read_line(&mut line).expect("issuer line");
         // Keep reading: node dies of EPIPE when it writes to a pipe nobody reads.
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let ready: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|err| panic!("oidc-provider did not start ({err}): {line:?}"));
+        assert!(line.starts_with('{'), "oidc-provider did not start: {line:?}");
+        let ready: serde_json::Value = serde_json::from_str(&line).expect("oidc-provider's ready line");
         let issuer = ready["issuer"].as_str().expect("issuer").to_string();
         OidcProvider { child, issuer, ca_file: cert, _dir: dir }
     }
