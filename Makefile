@@ -7,7 +7,7 @@ export CARGO_TERM_COLOR ?= never
 # overloaded the test keyring daemon on a 2-core machine (it dropped off the bus mid-run).
 TEST_THREADS ?= 3
 
-.PHONY: run test bench build deps pg18 ui ui-test tauri-driver lint fmt clean
+.PHONY: run test bench build deps pg18 ui ui-test tauri-driver oidc-provider lint fmt clean
 
 ## run: the desktop app (tray + window). With no config of your own it offers the built-in demo
 ## (dev IdP, PostgreSQL 18 with OAuth, a software key). Without a display: `tapgate demo` in the terminal.
@@ -17,7 +17,7 @@ run: deps pg18 ui
 
 ## test: install what is missing, build, and run every test against real servers
 ## (the UI's unit tests, then the Rust workspace including the desktop end-to-end test under Xvfb).
-test: deps pg18 ui tauri-driver
+test: deps pg18 ui tauri-driver oidc-provider
 	cd ui && npm test --silent
 	$(CARGO) build --workspace --bins --lib --all-features
 	scripts/with-keyring.sh $(CARGO) test --workspace --all-features --no-fail-fast -- --test-threads $(TEST_THREADS)
@@ -42,6 +42,10 @@ pg18:
 ## ui: the desktop app's front-end (npm ci when the lock file changed; vite build when sources did).
 ui:
 	scripts/build-ui.sh
+
+## oidc-provider: node oidc-provider for the browser sign-in tests (npm ci when the lock file changed).
+oidc-provider:
+	scripts/install-oidc-provider.sh
 
 ## tauri-driver: the WebDriver bridge for the desktop end-to-end test (cargo install, once).
 tauri-driver:

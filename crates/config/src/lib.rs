@@ -5,6 +5,8 @@
 //! - [`raw`]: the file as written, every value with its place in the file.
 //! - [`resolved`]: validated types the rest of Tapgate uses ([`Config`], [`IdpConfig`], [`DbConfig`]).
 //! - [`validate`]: raw -> resolved; each refusal names the file, the line and the key.
+//! - [`sign_in`]: the keys that choose how a person signs in (`flow`, `dialect`, `username`,
+//!   `token`, `redirect_port`), checked together because each depends on the others.
 //! - [`toml_place`]: line and dotted key of a TOML error (also used for `verify.toml`).
 //! - [`forms`]: the app's settings forms ([`IdpForm`], [`DbForm`]) and [`FieldError`], a loader
 //!   error addressed to a form field.
@@ -23,6 +25,7 @@ pub mod import;
 pub mod location;
 pub mod raw;
 pub mod resolved;
+pub mod sign_in;
 pub mod toml_place;
 pub mod validate;
 
@@ -32,6 +35,6 @@ pub use forms::{DbForm, FieldError, IdpForm};
 pub use import::ImportSummary;
 pub use location::{CONFIG_ENV, DATA_DIR_ENV, config_path, data_dir, runtime_dir};
 pub use resolved::{
-    AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DbAuth, DbConfig, Dialect,
-    IdpConfig, SslMode, SslNegotiation,
+    AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DbAuth, DbConfig, Dialect, Flow,
+    IdpConfig, SslMode, SslNegotiation, TokenChoice,
 };

@@ -57,9 +57,11 @@ pub struct RawIdp {
     pub issuer: Spanned<String>,
     /// OAuth client id registered for Tapgate at the IdP.
     pub client_id: Spanned<String>,
-    /// Login hint sent to the IdP so it lists the user's registered keys.
-    pub username: Spanned<String>,
-    /// Passkey sign-in API of the IdP (`auth0`).
+    /// How the person signs in: `browser`, `device` or `passkey`.
+    pub flow: Option<Spanned<String>>,
+    /// Login hint: required for `passkey` (the IdP lists this user's keys), optional for `browser`.
+    pub username: Option<Spanned<String>>,
+    /// Passkey sign-in API of the IdP (`auth0`); only for `flow = "passkey"`.
     pub dialect: Option<Spanned<String>>,
     /// `usb` or `soft:/path/to/key-file`.
     pub authenticator: Option<Spanned<String>>,
@@ -71,4 +73,8 @@ pub struct RawIdp {
     pub scopes: Option<Spanned<Vec<String>>>,
     /// Extra PEM trust root for the IdP's TLS certificate.
     pub ca_file: Option<Spanned<String>>,
+    /// Which token goes to the database: `access` or `id`.
+    pub token: Option<Spanned<String>>,
+    /// Loopback port of the browser sign-in's redirect; 0 picks a free one each time.
+    pub redirect_port: Option<Spanned<i64>>,
 }

@@ -94,10 +94,11 @@ pub struct IdpConfig {
     pub issuer: String,
     /// OAuth client id.
     pub client_id: String,
-    /// Login hint (security keys hold non-discoverable credentials, so the IdP must know who).
-    pub username: String,
-    /// Passkey sign-in API.
-    pub dialect: Dialect,
+    /// Login hint. Always present for [`Flow::Passkey`] (security keys hold non-discoverable
+    /// credentials, so the IdP must know who); optional for the browser (`login_hint`).
+    pub username: Option<String>,
+    /// How the person signs in.
+    pub flow: Flow,
     /// Which key signs the WebAuthn assertion.
     pub authenticator: AuthenticatorChoice,
     /// WebAuthn origin put in clientDataJSON; an https origin with a domain name.
@@ -108,6 +109,53 @@ pub struct IdpConfig {
     pub scopes: Vec<String>,
     /// Extra trust root (PEM) for the IdP's TLS certificate, on top of the system roots.
     pub ca_file: Option<PathBuf>,
+    /// Which of the IdP's tokens is presented to the database.
+    pub token: TokenChoice,
+    /// Loopback port the browser sign-in's redirect comes back to; 0: a free one each time.
+    pub redirect_port: u16,
+}
+
+/// How the person signs in at the IdP (`flow` in `[idp.NAME]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// OAuth 2.0 for Native Apps (RFC 8252): the IdP's own sign-in page in the system browser,
+    /// authorization code + PKCE, the redirect caught on a loopback port.
+    Browser,
+    /// OAuth 2.0 Device Authorization Grant (RFC 8628): a code typed on another device.
+    Device,
+    /// A security-key tap inside Tapgate, through the IdP's passkey API in this dialect.
+    Passkey(Dialect),
+}
+
+impl Flow {
+    /// The name used in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Browser => "browser",
+            Flow::Device => "device",
+            Flow::Passkey(_) => "passkey",
+        }
+    }
+}
+
+/// Which token goes to the database (`token` in `[idp.NAME]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenChoice {
+    /// The OAuth access token (for the audience asked for): what resource servers are meant to take.
+    #[default]
+    Access,
+    /// The OIDC ID token: for IdPs whose access tokens are opaque or not for our audience (Google).
+    Id,
+}
+
+impl TokenChoice {
+    /// The name used in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenChoice::Access => "access",
+            TokenChoice::Id => "id",
+        }
+    }
 }
 
 /// The passkey sign-in API an IdP speaks.

@@ -10,9 +10,10 @@ use url::{Host, Url};
 use crate::ConfigError;
 use crate::raw::{RawConfig, RawDb, RawIdp};
 use crate::resolved::{
-    AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DbAuth, DbConfig, Dialect,
-    IdpConfig, SslMode, SslNegotiation,
+    AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DbAuth, DbConfig, Flow, IdpConfig,
+    SslMode, SslNegotiation,
 };
+use crate::sign_in::{self, RawSignInKeys};
 use crate::toml_place::{line_of, place_error};
 
 /// Parses and validates the text of the file at `path`; the first problem is the error.
@@ -113,28 +114,15 @@ impl Checker<'_> {
             ));
         }
         let client_id = self.non_empty(&raw.client_id, key("client_id"))?;
-        let username = self.non_empty(&raw.username, key("username"))?;
-
-        let dialect = match &raw.dialect {
-            None => Dialect::Auth0,
-            Some(d) => match d.get_ref().as_str() {
-                "auth0" => Dialect::Auth0,
-                "okta" | "kanidm" => {
-                    return Err(self.invalid(
-                        d.span().start,
-                        key("dialect"),
-                        format!("`{}` is not supported yet; supported: auth0", d.get_ref()),
-                    ));
-                }
-                other => {
-                    return Err(self.invalid(
-                        d.span().start,
-                        key("dialect"),
-                        format!("unknown dialect `{other}`; supported: auth0"),
-                    ));
-                }
-            },
-        };
+        let keys = sign_in::resolve(&RawSignInKeys {
+            flow: raw.flow.as_ref(),
+            dialect: raw.dialect.as_ref(),
+            username: raw.username.as_ref(),
+            token: raw.token.as_ref(),
+            redirect_port: raw.redirect_port.as_ref(),
+            table_at: raw.issuer.span().start,
+        })
+        .map_err(|refusal| self.invalid(refusal.at, key(refusal.key), refusal.message))?;
 
         let authenticator = match &raw.authenticator {
             None => AuthenticatorChoice::Usb,
@@ -169,7 +157,8 @@ impl Checker<'_> {
                 url
             }
         };
-        if !matches!(rp_origin.host(), Some(Host::Domain(_))) {
+        // Only a passkey sign-in asserts a WebAuthn origin; the browser's is the IdP's own page.
+        if matches!(keys.flow, Flow::Passkey(_)) && !matches!(rp_origin.host(), Some(Host::Domain(_))) {
             let at = raw.rp_origin.as_ref().map_or(raw.issuer.span().start, |o| o.span().start);
             return Err(self.invalid(
                 at,
@@ -214,13 +203,15 @@ impl Checker<'_> {
             name: name.to_string(),
             issuer: issuer_text,
             client_id,
-            username,
-            dialect,
+            username: keys.username,
+            flow: keys.flow,
             authenticator,
             rp_origin,
             audience,
             scopes,
             ca_file,
+            token: keys.token,
+            redirect_port: keys.redirect_port,
         })
     }
 
@@ -450,7 +441,10 @@ audience = "postgres"
         assert_eq!(idp.issuer, "https://localhost:8443");
         assert_eq!(idp.rp_origin.as_str(), "https://localhost:8443/");
         assert_eq!(idp.authenticator, AuthenticatorChoice::Usb);
-        assert_eq!(idp.dialect, Dialect::Auth0);
+        assert_eq!(idp.flow, Flow::Passkey(crate::Dialect::Auth0), "a username without flow: as before");
+        assert_eq!(idp.username.as_deref(), Some("alice@example.com"));
+        assert_eq!(idp.token, crate::TokenChoice::Access);
+        assert_eq!(idp.redirect_port, 0);
         assert_eq!(idp.scopes, vec!["openid", "profile", "groups", "offline_access"]);
     }
 

@@ -206,7 +206,9 @@ impl Engine {
             Err(tapgate_store::StoreError::Corrupt { .. }) => None,
             Err(e) => return Err(e.into()),
         };
-        Ok(entry.filter(|s| s.issuer == config.issuer && s.username == config.username))
+        Ok(entry.filter(|s| {
+            s.issuer == config.issuer && s.username == config.username.as_deref().unwrap_or_default()
+        }))
     }
 
     async fn adopt(
@@ -225,7 +227,7 @@ impl Engine {
         let refresh_token = tokens.refresh_token.clone().or(previous_refresh);
         let stored = CachedSession {
             issuer: config.issuer.clone(),
-            username: config.username.clone(),
+            username: config.username.clone().unwrap_or_default(),
             access_token: tokens.access_token.clone(),
             id_token: tokens.id_token.clone(),
             refresh_token: refresh_token.clone(),

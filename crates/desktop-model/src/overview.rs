@@ -71,7 +71,7 @@ pub fn build(
         overview.idps.push(IdpView {
             name: idp.name.clone(),
             issuer: idp.issuer.clone(),
-            username: idp.username.clone(),
+            username: idp.username.clone().unwrap_or_default(),
             key_kind: match idp.authenticator {
                 AuthenticatorChoice::Usb => KeyKindView::Usb,
                 AuthenticatorChoice::Soft(_) => KeyKindView::Soft,

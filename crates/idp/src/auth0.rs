@@ -75,7 +75,7 @@ pub(crate) async fn start(http: &IdpHttp, config: &IdpConfig) -> Result<Challeng
     let request = http
         .client()
         .post(endpoint.clone())
-        .json(&ChallengeRequest { client_id: &config.client_id, username: &config.username })
+        .json(&ChallengeRequest { client_id: &config.client_id, username: username(config) })
         .build()
         .map_err(|err| http.transport_error(&err, &endpoint))?;
     let response = http.execute(request).await?;
@@ -196,10 +196,10 @@ fn challenge_error(config: &IdpConfig, endpoint: &str, response: &IdpResponse) -
     let error = OAuthError::parse(&response.body);
     match error.error.as_str() {
         "user_not_found" => {
-            IdpError::UnknownUser { idp: config.name.clone(), username: config.username.clone() }
+            IdpError::UnknownUser { idp: config.name.clone(), username: username(config).to_string() }
         }
         "no_credentials" => {
-            IdpError::NoCredentials { idp: config.name.clone(), username: config.username.clone() }
+            IdpError::NoCredentials { idp: config.name.clone(), username: username(config).to_string() }
         }
         "unauthorized_client" | "invalid_client" => {
             IdpError::UnknownClient { idp: config.name.clone(), client_id: config.client_id.clone() }
@@ -216,9 +216,11 @@ fn grant_error(config: &IdpConfig, kind: KeyKind, endpoint: &str, response: &Idp
     match error.error.as_str() {
         // "security key not registered for <user>": the credential that signed is not one of
         // this user's.
-        _ if refused && description.contains("not registered") => {
-            IdpError::KeyNotRegistered { idp: config.name.clone(), username: config.username.clone(), kind }
-        }
+        _ if refused && description.contains("not registered") => IdpError::KeyNotRegistered {
+            idp: config.name.clone(),
+            username: username(config).to_string(),
+            kind,
+        },
         "invalid_grant" | "access_denied" => {
             IdpError::AssertionRefused { idp: config.name.clone(), description }
         }
@@ -247,6 +249,11 @@ fn refresh_error(
         }
         _ => protocol(config, endpoint, response, redact(&error.detail(), refresh_token)),
     }
+}
+
+/// The user a passkey sign-in is for; `IdpClient::sign_in` has checked there is one.
+fn username(config: &IdpConfig) -> &str {
+    config.username.as_deref().unwrap_or_default()
 }
 
 fn insert_scope_and_audience(body: &mut Value, config: &IdpConfig) {
@@ -279,7 +286,7 @@ fn redact(text: &str, secret: &SecretString) -> String {
 mod tests {
     use std::path::PathBuf;
 
-    use tapgate_config::{AuthenticatorChoice, Dialect};
+    use tapgate_config::{AuthenticatorChoice, Dialect, Flow, TokenChoice};
     use webauthn_rs_proto::UserVerificationPolicy;
 
     use super::*;
@@ -289,13 +296,15 @@ mod tests {
             name: "corp".into(),
             issuer: "https://localhost:8443".into(),
             client_id: "tapgate-cli".into(),
-            username: "alice@example.com".into(),
-            dialect: Dialect::Auth0,
+            username: Some("alice@example.com".into()),
+            flow: Flow::Passkey(Dialect::Auth0),
             authenticator: AuthenticatorChoice::Soft(PathBuf::from("/nonexistent")),
             rp_origin: Url::parse("https://localhost:8443").expect("url"),
             audience: Some("postgres".into()),
             scopes: vec!["openid".into(), "groups".into(), "offline_access".into()],
             ca_file: None,
+            token: TokenChoice::Access,
+            redirect_port: 0,
         }
     }
 

@@ -10,7 +10,7 @@ use url::Url;
 use webauthn_authenticator_rs::error::{CtapError, WebauthnCError};
 use webauthn_rs_proto::{PublicKeyCredential, RequestChallengeResponse};
 
-use crate::IdpError;
+use crate::{BrowserRequest, IdpError};
 
 /// Which kind of key signs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +57,11 @@ pub trait Prompt: Send + Sync {
 
     /// No USB security key is plugged in yet; the client waits for one. Must not block.
     fn insert_key(&self, _request: &TouchRequest) {}
+
+    /// A browser sign-in is waiting for the person at `request.url` (flow = "browser"): show
+    /// it ("Finish signing in in your browser"; a terminal prints the URL, for SSH sessions
+    /// where no browser opens). Called just before the `BrowserOpener`. Must not block.
+    fn browser_sign_in(&self, _request: &BrowserRequest) {}
 
     /// The ceremony is over (successfully or not): hide the prompt.
     fn finished(&self) {}

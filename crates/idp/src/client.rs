@@ -1,23 +1,28 @@
 //! `IdpClient`: one configured IdP, its HTTPS client, cached discovery, and the two things the
-//! rest of Tapgate asks of it — a sign-in with a key tap, and a refresh.
+//! rest of Tapgate asks of it — a sign-in (a key tap, or the IdP's page in the browser, as the
+//! table's `flow` says), and a refresh.
 
 use std::sync::Arc;
 
 use secrecy::SecretString;
 use tapgate_clock::SharedClock;
-use tapgate_config::{Dialect, IdpConfig};
+use tapgate_config::{Dialect, Flow, IdpConfig};
 use tokio::sync::OnceCell;
 
 use crate::discovery::{Discovery, discover};
 use crate::http::IdpHttp;
-use crate::token::token_set;
-use crate::{Authenticator, ClockSkew, IdpError, Prompt, TokenSet, TouchRequest, auth0};
+use crate::token::{for_database, token_set};
+use crate::{
+    Authenticator, BrowserSettings, ClockSkew, IdpError, Prompt, TokenSet, TouchRequest, auth0, browser,
+};
 
 /// The client of one configured IdP. Cheap to clone: clones share the HTTP connection pool,
 /// the cached discovery document and the skew measurements.
 #[derive(Clone)]
 pub struct IdpClient {
     inner: Arc<Inner>,
+    /// How this program opens a browser; `None`: it cannot do `flow = "browser"`.
+    browser: Option<Arc<BrowserSettings>>,
 }
 
 struct Inner {
@@ -43,7 +48,14 @@ impl IdpClient {
         let http = IdpHttp::new(config, clock.clone())?;
         Ok(IdpClient {
             inner: Arc::new(Inner { config: config.clone(), http, discovery: OnceCell::new(), clock }),
+            browser: None,
         })
+    }
+
+    /// Lets `sign_in` do `flow = "browser"`: how to open the browser and how long to wait for it.
+    pub fn with_browser(mut self, settings: BrowserSettings) -> IdpClient {
+        self.browser = Some(Arc::new(settings));
+        self
     }
 
     /// The configuration this client was made from.
@@ -51,18 +63,45 @@ impl IdpClient {
         &self.inner.config
     }
 
-    /// Full sign-in: discovery, a challenge for the configured user, the WebAuthn ceremony on a
-    /// blocking thread, then the WebAuthn grant at the token endpoint.
+    /// Full sign-in, as the table's `flow` says.
+    ///
+    /// `passkey`: discovery, a challenge for the configured user, the WebAuthn ceremony with
+    /// `authenticator` on a blocking thread, then the WebAuthn grant at the token endpoint.
+    /// `browser`: the IdP's page through the opener given to [`IdpClient::with_browser`]
+    /// (`authenticator` is not used; `prompt` shows the URL). `device`: not supported yet.
     pub async fn sign_in(
         &self,
         authenticator: Arc<dyn Authenticator>,
         prompt: Arc<dyn Prompt>,
     ) -> Result<TokenSet, IdpError> {
         let config = &self.inner.config;
+        match config.flow {
+            // The only dialect so far; a new `Dialect` variant makes this stop compiling, on purpose.
+            Flow::Passkey(Dialect::Auth0) => self.sign_in_with_passkey(authenticator, prompt).await,
+            Flow::Browser => {
+                let settings =
+                    self.browser.clone().ok_or_else(|| IdpError::NoBrowser { idp: config.name.clone() })?;
+                let discovery = self.discovery().await?;
+                let clock = self.inner.clock.as_ref();
+                browser::sign_in(&self.inner.http, discovery, config, clock, &settings, prompt.as_ref()).await
+            }
+            Flow::Device => {
+                Err(IdpError::FlowNotSupported { idp: config.name.clone(), flow: "device".into() })
+            }
+        }
+    }
+
+    /// The Auth0 Native Passkeys sign-in (docs/idp-wire-contract.md).
+    async fn sign_in_with_passkey(
+        &self,
+        authenticator: Arc<dyn Authenticator>,
+        prompt: Arc<dyn Prompt>,
+    ) -> Result<TokenSet, IdpError> {
+        let config = &self.inner.config;
         let http = &self.inner.http;
+        let username =
+            config.username.clone().ok_or_else(|| IdpError::NoUsername { idp: config.name.clone() })?;
         let discovery = self.discovery().await?;
-        // The only dialect so far; a new `Dialect` variant makes this stop compiling, on purpose.
-        let Dialect::Auth0 = config.dialect;
         auth0::check_discovery(discovery, config)?;
 
         // Auth0 Native Passkeys step 1: the challenge (and auth_session) for this user.
@@ -70,11 +109,7 @@ impl IdpClient {
 
         // Step 2: W3C WebAuthn §5.1.4 [[Get]] on the key. A USB ceremony waits up to a minute
         // for a touch, so it runs on a blocking thread.
-        let request = TouchRequest {
-            idp: config.name.clone(),
-            username: config.username.clone(),
-            kind: authenticator.kind(),
-        };
+        let request = TouchRequest { idp: config.name.clone(), username, kind: authenticator.kind() };
         let origin = config.rp_origin.clone();
         let ceremony_request = request.clone();
         let options = challenge.options;
@@ -110,14 +145,15 @@ impl IdpClient {
         let http = &self.inner.http;
         let discovery = self.discovery().await?;
         let response = auth0::refresh(http, discovery, config, refresh_token).await?;
-        token_set(
+        let tokens = token_set(
             &config.name,
             &format!("POST {}", discovery.token_endpoint),
             &response,
             Some(refresh_token),
             http.latest_skew(),
             self.inner.clock.as_ref(),
-        )
+        )?;
+        for_database(tokens, config)
     }
 
     /// The latest clock skew measured from the IdP's `Date` headers, if any response was seen.
@@ -148,7 +184,7 @@ mod tests {
     use std::path::PathBuf;
 
     use tapgate_clock::SystemClock;
-    use tapgate_config::AuthenticatorChoice;
+    use tapgate_config::{AuthenticatorChoice, TokenChoice};
     use tokio::io::AsyncWriteExt as _;
     use url::Url;
 
@@ -159,13 +195,15 @@ mod tests {
             name: "corp".into(),
             issuer: format!("https://localhost:{port}"),
             client_id: "tapgate-cli".into(),
-            username: "alice@example.com".into(),
-            dialect: Dialect::Auth0,
+            username: Some("alice@example.com".into()),
+            flow: Flow::Passkey(Dialect::Auth0),
             authenticator: AuthenticatorChoice::Soft(PathBuf::from("/nonexistent")),
             rp_origin: Url::parse(&format!("https://localhost:{port}")).expect("url"),
             audience: None,
             scopes: vec!["openid".into()],
             ca_file: None,
+            token: TokenChoice::Access,
+            redirect_port: 0,
         }
     }
 

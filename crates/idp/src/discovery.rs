@@ -2,11 +2,12 @@
 //!
 //! openidconnect's `CoreProviderMetadata` parses the document; we check issuer equality (§4.3).
 //! The request goes through our shared reqwest client so that `Date` is measured and failures
-//! are classified like every other IdP call. The JWKS is not fetched: the client never verifies
-//! signatures (the database side does).
+//! are classified like every other IdP call. The JWKS is fetched only by the browser sign-in,
+//! which checks its ID token (OIDC Core §3.1.3.7); the passkey path never verifies signatures
+//! (the database side does).
 
 use openidconnect::IssuerUrl;
-use openidconnect::core::{CoreGrantType, CoreProviderMetadata};
+use openidconnect::core::{CoreGrantType, CoreJwsSigningAlgorithm, CoreProviderMetadata};
 use tapgate_config::IdpConfig;
 use url::Url;
 
@@ -20,6 +21,12 @@ pub(crate) struct Discovery {
     pub(crate) token_endpoint: Url,
     /// `grant_types_supported`, when the IdP lists it.
     pub(crate) grant_types: Option<Vec<String>>,
+    /// The authorization endpoint (RFC 6749 §3.1), opened in the browser.
+    pub(crate) authorization_endpoint: Url,
+    /// Where the ID token's signing keys are (OIDC Discovery §3 `jwks_uri`).
+    pub(crate) jwks_uri: Url,
+    /// `id_token_signing_alg_values_supported` (required by OIDC Discovery §3).
+    pub(crate) id_token_algs: Vec<CoreJwsSigningAlgorithm>,
 }
 
 impl Discovery {
@@ -70,7 +77,11 @@ pub(crate) async fn discover(http: &IdpHttp, config: &IdpConfig) -> Result<Disco
         return Err(bad(format!("token_endpoint {token_endpoint} is not https")));
     }
     let grant_types = metadata.grant_types_supported().map(|grants| grants.iter().map(grant_name).collect());
-    Ok(Discovery { token_endpoint, grant_types })
+    // Both are required members of the document; checked for https when the browser flow uses them.
+    let authorization_endpoint = metadata.authorization_endpoint().url().clone();
+    let jwks_uri = metadata.jwks_uri().url().clone();
+    let id_token_algs = metadata.id_token_signing_alg_values_supported().clone();
+    Ok(Discovery { token_endpoint, grant_types, authorization_endpoint, jwks_uri, id_token_algs })
 }
 
 fn grant_name(grant: &CoreGrantType) -> String {
@@ -100,9 +111,15 @@ mod tests {
     #[test]
     fn an_absent_grant_list_allows_anything() {
         let url = Url::parse("https://localhost:8443/oauth/token").expect("url");
-        let open = Discovery { token_endpoint: url.clone(), grant_types: None };
+        let open = Discovery {
+            token_endpoint: url.clone(),
+            grant_types: None,
+            authorization_endpoint: url.clone(),
+            jwks_uri: url.clone(),
+            id_token_algs: vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+        };
         assert!(open.may_support_grant("refresh_token"));
-        let listed = Discovery { token_endpoint: url, grant_types: Some(vec!["authorization_code".into()]) };
+        let listed = Discovery { grant_types: Some(vec!["authorization_code".into()]), ..open };
         assert!(!listed.may_support_grant("refresh_token"));
     }
 }

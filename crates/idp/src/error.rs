@@ -85,6 +85,59 @@ pub enum IdpError {
     #[error("no usable USB security key: {reason}")]
     UsbUnavailable { reason: String },
 
+    /// A passkey sign-in without a user name (an `IdpConfig` made by hand: the loader refuses it).
+    #[error("a passkey sign-in to {idp} needs username in [idp.{idp}]")]
+    NoUsername { idp: String },
+
+    /// `flow` names a sign-in this build cannot do yet.
+    #[error("flow = \"{flow}\" of [idp.{idp}] is not supported yet: use flow = \"browser\"")]
+    FlowNotSupported { idp: String, flow: String },
+
+    /// A browser sign-in was asked of a client that was given no way to open a browser.
+    #[error(
+        "this program cannot open a browser for the sign-in to {idp} (flow = \"browser\"): use another flow"
+    )]
+    NoBrowser { idp: String },
+
+    /// The opener could not hand the sign-in page to a browser.
+    #[error("cannot open a browser: {reason}; open the sign-in URL yourself")]
+    BrowserNotOpened { reason: String },
+
+    /// The loopback port for the browser's answer could not be opened.
+    #[error(
+        "cannot listen for the browser's answer for {idp} on 127.0.0.1:{port}: {reason}; set redirect_port in [idp.{idp}] to 0 or a free port"
+    )]
+    CallbackListener { idp: String, port: u16, reason: String },
+
+    /// Nobody finished the sign-in in the browser in time.
+    #[error(
+        "the sign-in to {idp} was not finished in the browser within {seconds} s: sign in again and finish it in the browser"
+    )]
+    CallbackTimedOut { idp: String, seconds: u64 },
+
+    /// The browser came back with a `state` that is not this sign-in's (RFC 6749 §10.12).
+    #[error(
+        "the browser's answer for {idp} is not for this sign-in (state mismatch): sign in again, from one window at a time"
+    )]
+    StateMismatch { idp: String },
+
+    /// The IdP sent the browser back with an error (RFC 6749 §4.1.2.1).
+    #[error("the IdP {idp} did not sign you in: {description}")]
+    AuthorizationDenied { idp: String, error: String, description: String },
+
+    /// The browser came back with something that is not an authorization response.
+    #[error("the browser's answer for {idp} was not understood: {reason}")]
+    BadCallback { idp: String, reason: String },
+
+    /// The token endpoint refused the authorization code (`invalid_grant`: used, expired, or
+    /// the PKCE verifier does not match).
+    #[error("the IdP {idp} refused the sign-in code ({description}): sign in again")]
+    CodeRejected { idp: String, description: String },
+
+    /// The ID token failed a check of OIDC Core §3.1.3.7 (signature, iss, aud, azp, nonce, exp).
+    #[error("the ID token from {idp} failed its checks: {reason}")]
+    IdTokenRejected { idp: String, reason: String },
+
     /// The IdP answered something this client does not understand.
     #[error("the IdP {idp} answered {status} to {endpoint}: {detail}")]
     Protocol {

@@ -1,10 +1,14 @@
-//! Tapgate's IdP client: OIDC discovery, passkey sign-in (tap a FIDO2 key, get tokens), refresh,
+//! Tapgate's IdP client: OIDC discovery, sign-in (a FIDO2 key tap through the IdP's passkey API,
+//! or the IdP's page in the browser), refresh,
 //! clock-skew measurement, and the security-key / software-key authenticators.
 //!
 //! # Layout
 //!
 //! - `client`: [`IdpClient`], one per configured IdP: `sign_in` and `refresh`.
 //! - `discovery`: OpenID Connect Discovery, parsed and validated with `openidconnect`.
+//! - `browser`: browser sign-in (RFC 8252, code + PKCE): the [`BrowserOpener`] seam,
+//!   `authorize` (the URL), `callback` (the redirect, sans IO), `listener` (the loopback port),
+//!   `exchange` (the code grant), `id_token` (OIDC Core §3.1.3.7 checks).
 //! - `auth0`: the Auth0 Native Passkeys dialect: challenge, WebAuthn grant, refresh grant, and
 //!   their JSON shapes.
 //! - `http`: the HTTPS client (trust roots, timeouts, redirects), `Date` capture, transport/TLS
@@ -20,6 +24,7 @@
 
 mod auth0;
 mod authenticator;
+mod browser;
 mod claims;
 mod client;
 mod discovery;
@@ -32,6 +37,7 @@ mod token;
 mod usb;
 
 pub use authenticator::{Authenticator, KeyKind, Prompt, TouchRequest, authenticator_for};
+pub use browser::{BrowserOpener, BrowserRequest, BrowserSettings, DEFAULT_CALLBACK_TIMEOUT};
 pub use claims::{Claims, decode_claims};
 pub use client::IdpClient;
 pub use error::IdpError;

@@ -6,6 +6,7 @@ use std::fmt;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use tapgate_clock::Clock;
+use tapgate_config::{IdpConfig, TokenChoice};
 
 use crate::claims::{decode_claims, looks_like_jwt};
 use crate::http::{IdpResponse, status_text};
@@ -14,7 +15,8 @@ use crate::{Claims, ClockSkew, IdpError};
 /// Tokens from the IdP. `Debug` shows the claims and expiry, never a token.
 #[derive(Clone)]
 pub struct TokenSet {
-    /// The bearer token sent to the database.
+    /// The bearer token sent to the database: the OAuth access token, or the ID token when the
+    /// IdP's table says `token = "id"`.
     pub access_token: SecretString,
     /// The OIDC ID token, if the IdP sent one.
     pub id_token: Option<SecretString>,
@@ -105,6 +107,24 @@ pub(crate) fn token_set(
         expires_at,
         skew,
     })
+}
+
+/// Puts the token the database should get (`token` in `[idp.NAME]`) in `access_token`, with
+/// its claims and expiry. `access` leaves the set as it is.
+pub(crate) fn for_database(set: TokenSet, config: &IdpConfig) -> Result<TokenSet, IdpError> {
+    match config.token {
+        TokenChoice::Access => Ok(set),
+        TokenChoice::Id => {
+            let id_token = set.id_token.clone().ok_or_else(|| IdpError::InvalidToken {
+                reason: format!(
+                    "[idp.{}] has token = \"id\" but the IdP sent no ID token: check that scopes include openid",
+                    config.name
+                ),
+            })?;
+            let claims = decode_claims(id_token.expose_secret())?;
+            Ok(TokenSet { access_token: id_token, expires_at: claims.exp, claims, ..set })
+        }
+    }
 }
 
 /// What was wrong with a JSON body, without quoting it (serde_json's "invalid type" messages
@@ -231,6 +251,33 @@ mod tests {
         )
         .expect_err("no access token");
         assert!(err.to_string().contains("missing field `access_token`"), "{err}");
+    }
+
+    #[test]
+    fn token_id_puts_the_id_token_first() {
+        let access = jwt(claims_json(1_900_000_000));
+        let id = jwt(
+            json!({ "iss": "https://localhost:8443", "sub": "u1", "aud": "tapgate", "exp": 1_800_000_000 }),
+        );
+        let set = token_set(
+            "corp",
+            "token endpoint",
+            &response(json!({ "access_token": access, "token_type": "Bearer", "id_token": id }), None),
+            None,
+            None,
+            &SystemClock,
+        )
+        .expect("token set");
+        let mut config = crate::browser::tests_support::config();
+        let unchanged = for_database(set.clone(), &config).expect("access");
+        assert_eq!(unchanged.access_token.expose_secret(), access);
+        config.token = TokenChoice::Id;
+        let chosen = for_database(set.clone(), &config).expect("id");
+        assert_eq!(chosen.access_token.expose_secret(), id);
+        assert_eq!(chosen.claims.aud, vec!["tapgate".to_string()]);
+        assert_eq!(chosen.expires_at, 1_800_000_000);
+        let err = for_database(TokenSet { id_token: None, ..set }, &config).expect_err("no id token");
+        assert!(err.to_string().contains("token = \"id\" but the IdP sent no ID token"), "{err}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use secrecy::{ExposeSecret as _, SecretString};
 use tapgate_clock::SystemClock;
-use tapgate_config::{AuthenticatorChoice, DEFAULT_SCOPES, Dialect, IdpConfig};
+use tapgate_config::{AuthenticatorChoice, DEFAULT_SCOPES, Dialect, Flow, IdpConfig, TokenChoice};
 use tapgate_idp::{IdpClient, IdpError, Prompt, TouchRequest, authenticator_for};
 use url::Url;
 
@@ -76,13 +76,15 @@ impl DevIdp {
             name: "corp".into(),
             issuer: self.issuer.clone(),
             client_id: "tapgate".into(),
-            username: username.into(),
-            dialect: Dialect::Auth0,
+            username: Some(username.into()),
+            flow: Flow::Passkey(Dialect::Auth0),
             authenticator: AuthenticatorChoice::Soft(key.to_path_buf()),
             rp_origin: Url::parse(&self.issuer).expect("issuer url"),
             audience: Some("postgres".into()),
             scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
             ca_file: Some(self.data.path().join("ca.pem")),
+            token: TokenChoice::Access,
+            redirect_port: 0,
         }
     }
 }
@@ -182,7 +184,7 @@ async fn the_errors_a_user_can_run_into() {
     let alice = idp.config("alice@example.com", &alice_key);
 
     // Unknown user.
-    let err = sign_in(&IdpConfig { username: "carol@example.com".into(), ..alice.clone() })
+    let err = sign_in(&IdpConfig { username: Some("carol@example.com".into()), ..alice.clone() })
         .await
         .expect_err("no carol");
     println!("{err}");

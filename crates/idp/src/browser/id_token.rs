@@ -1,0 +1,83 @@
+//! The ID token of a browser sign-in, checked as OIDC Core §3.1.3.7 asks, with openidconnect:
+//! the signature against the IdP's JWKS (`jwks_uri`), `iss`, `aud` (our client_id, and no
+//! other audience), `azp`, `nonce`, `exp`, on the IdP's clock (local clock + measured skew).
+//!
+//! The browser hands the code over a channel the client does not control (another app may
+//! listen on loopback), so unlike the passkey path this client checks what it receives.
+
+use chrono::{DateTime, Utc};
+use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use openidconnect::{ClientId, IssuerUrl, Nonce};
+use tapgate_config::IdpConfig;
+
+use crate::IdpError;
+use crate::discovery::Discovery;
+use crate::error::one_line;
+use crate::http::{IdpHttp, status_text};
+
+/// Fetches the IdP's signing keys.
+pub(crate) async fn fetch_jwks(
+    http: &IdpHttp,
+    discovery: &Discovery,
+    config: &IdpConfig,
+) -> Result<CoreJsonWebKeySet, IdpError> {
+    let url = &discovery.jwks_uri;
+    let bad = |reason: String| IdpError::BadDiscovery {
+        idp: config.name.clone(),
+        issuer: config.issuer.clone(),
+        reason,
+    };
+    let request = reqwest::Request::new(reqwest::Method::GET, url.clone());
+    let response = http.execute(request).await?;
+    if !response.status.is_success() {
+        return Err(bad(format!("jwks_uri {url} answered {}", status_text(response.status))));
+    }
+    serde_json::from_slice(&response.body)
+        .map_err(|err| bad(format!("jwks_uri {url} is not a JWK set ({err})")))
+}
+
+/// The signature algorithms accepted: what the IdP says it signs ID tokens with, except
+/// `none` and the HMAC ones (a public client has no secret they could be keyed with).
+fn allowed_algs(discovery: &Discovery) -> Vec<CoreJwsSigningAlgorithm> {
+    use CoreJwsSigningAlgorithm as Alg;
+    discovery
+        .id_token_algs
+        .iter()
+        .filter(|alg| !matches!(alg, Alg::None | Alg::HmacSha256 | Alg::HmacSha384 | Alg::HmacSha512))
+        .cloned()
+        .collect()
+}
+
+/// Checks `id_token` for this sign-in. `idp_now` is the IdP's current time (unix seconds).
+pub(crate) fn verify(
+    id_token: &str,
+    jwks: CoreJsonWebKeySet,
+    discovery: &Discovery,
+    config: &IdpConfig,
+    nonce: &Nonce,
+    idp_now: i64,
+) -> Result<(), IdpError> {
+    let rejected = |reason: String| IdpError::IdTokenRejected { idp: config.name.clone(), reason };
+    let issuer =
+        IssuerUrl::new(config.issuer.clone()).map_err(|err| rejected(format!("bad issuer ({err})")))?;
+    let now: DateTime<Utc> = DateTime::from_timestamp(idp_now, 0).unwrap_or_default();
+    let verifier =
+        CoreIdTokenVerifier::new_public_client(ClientId::new(config.client_id.clone()), issuer, jwks)
+            .set_allowed_algs(allowed_algs(discovery))
+            .set_time_fn(move || now);
+    // openidconnect's parse errors name the failing part, not the token's text.
+    let token: CoreIdToken = id_token
+        .parse()
+        .map_err(|err: serde_json::Error| rejected(format!("not a JWT ({})", json_category(&err))))?;
+    token.claims(&verifier, nonce).map(|_| ()).map_err(|err| rejected(one_line(&err.to_string())))
+}
+
+/// Words for a serde error's category, without quoting the input (it is the token).
+fn json_category(err: &serde_json::Error) -> &'static str {
+    match err.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "bad syntax",
+        serde_json::error::Category::Data => "unexpected content",
+        serde_json::error::Category::Eof => "cut short",
+    }
+}

@@ -1,0 +1,92 @@
+// oidc-provider (github.com/panva/node-oidc-provider) for crates/idp's tests: an IdP nobody
+// here wrote. Serves HTTPS on 127.0.0.1 with the certificate the test made, and prints one JSON
+// line {"issuer": ...} on stdout once it listens. Usage:
+//   node server.js --cert cert.pem --key key.pem [--host localhost]
+// Configured as issue 10 asks: a native public client `tapgate` (PKCE required; any loopback
+// port, RFC 8252 §7.3), resource indicators giving JWT access tokens, refresh tokens,
+// revocation and the device flow; its development sign-in pages (any login and password).
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { parseArgs } from 'node:util';
+
+import Provider from 'oidc-provider';
+
+const { values: args } = parseArgs({
+  options: {
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    host: { type: 'string', default: 'localhost' },
+  },
+});
+if (!args.cert || !args.key) {
+  console.error('usage: node server.js --cert cert.pem --key key.pem [--host localhost]');
+  process.exit(2);
+}
+
+// Bound first: the issuer names the port.
+let handler = (_req, res) => { res.statusCode = 503; res.end(); };
+const server = https.createServer(
+  { cert: readFileSync(args.cert), key: readFileSync(args.key) },
+  (req, res) => handler(req, res),
+);
+server.listen(0, '127.0.0.1', () => {
+  const issuer = `https://${args.host}:${server.address().port}`;
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: 'tapgate',
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        redirect_uris: ['http://127.0.0.1/callback'],
+        grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+        response_types: ['code'],
+      },
+      {
+        // Another application at the same IdP, for tests of tokens meant for someone else.
+        client_id: 'other-app',
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        redirect_uris: ['http://127.0.0.1/callback'],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+    ],
+    pkce: { required: () => true },
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['preferred_username'],
+      groups: ['groups'],
+    },
+    async findAccount(_ctx, sub) {
+      return {
+        accountId: sub,
+        async claims() {
+          return { sub, email: sub, email_verified: true, preferred_username: sub, groups: ['dba', 'dev'] };
+        },
+      };
+    },
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      deviceFlow: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        // The audience is the resource indicator itself, as RFC 8707 means it.
+        async getResourceServerInfo(_ctx, resourceIndicator) {
+          return { audience: resourceIndicator, scope: 'db', accessTokenFormat: 'jwt' };
+        },
+      },
+    },
+    async extraTokenClaims(_ctx, token) {
+      // The database side maps groups to roles: put them in the JWT access token.
+      if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
+      return { email: token.accountId, groups: ['dba', 'dev'] };
+    },
+    ttl: { AccessToken: 600, IdToken: 600 },
+  });
+  provider.proxy = false;
+  handler = provider.callback();
+  process.stdout.write(`${JSON.stringify({ issuer })}\n`);
+});
