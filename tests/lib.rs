@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
+pub mod browser;
 pub mod desktop;
 pub mod pg;
 pub mod pg18;
@@ -425,6 +426,23 @@ impl Background {
 
     /// Sends SIGINT (Ctrl-C) and waits up to `timeout` for the exit; returns the exit code.
     #[track_caller]
+    /// Waits for it to exit by itself; its exit code. Panics (after killing it) at `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("tapgate did not finish within {timeout:?}:\nstderr: {}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn interrupt(&mut self, timeout: Duration) -> Option<i32> {
         let mut child = self.child.take()?;
         signal(child.id(), "INT");

@@ -11,6 +11,7 @@
 //! Exit codes: 0 success; 1 failure or (for `whoami`) signed out / expired; 2 usage error.
 
 mod args;
+mod browser;
 mod commands;
 mod demo;
 mod output;

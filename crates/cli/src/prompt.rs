@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tapgate_core::{KeyKind, Prompt, TouchRequest};
+use tapgate_core::{BrowserRequest, KeyKind, Prompt, TouchRequest};
 
 /// Shows prompts on stderr: a spinner on a terminal, plain lines otherwise (logs, CI).
 #[derive(Default)]
@@ -52,6 +52,20 @@ impl Prompt for TerminalPrompt {
         // A software key needs no touch; say which key signs so nobody mistakes it for hardware.
         self.start(format!("Signing in to {} as {} with a software key", request.idp, request.username));
         true
+    }
+
+    fn browser_sign_in(&self, request: &BrowserRequest) {
+        self.finished();
+        // Printed in full and first: on an SSH session no browser opens, and the person copies
+        // it to one that can reach the loopback port (or uses `tapgate login --device`).
+        eprintln!(
+            "Sign in to {} in your browser. If no browser opened, open this page:\n  {}",
+            request.idp, request.url
+        );
+        self.start(format!(
+            "Waiting for the sign-in to {} to finish in the browser (up to 5 minutes)",
+            request.idp
+        ));
     }
 
     fn finished(&self) {

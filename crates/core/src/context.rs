@@ -1,14 +1,16 @@
 //! [`Context`]: everything the engine learns about the world it runs in, handed to it by the
 //! program (the CLI, the desktop app, a test) instead of read from globals: where its files go,
-//! which clock it believes and where tokens are kept.
+//! which clock it believes, where tokens are kept and how a browser is opened.
 //!
 //! The engine never reads an environment variable or a well-known path itself. The CLI and the
 //! app build a context from `tapgate-config`'s locations; the demos point it at their own
 //! folder; tests point it at a temporary one and hand it a clock they move.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tapgate_clock::{SharedClock, SystemClock};
+use tapgate_idp::BrowserOpener;
 
 /// Where tokens are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +24,7 @@ pub enum KeyringChoice {
 }
 
 /// What the engine needs from its surroundings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Context {
     /// History, remembered ports; never tokens.
     pub data_dir: PathBuf,
@@ -31,6 +33,22 @@ pub struct Context {
     /// Now, for expiry, history and status.
     pub clock: SharedClock,
     pub keyring: KeyringChoice,
+    /// Hands the IdP's sign-in page to a browser (`flow = "browser"`): the CLI a system opener
+    /// or `$BROWSER`, the app its opener plugin, tests a WebDriver session. Without one, a
+    /// browser sign-in fails with a message that says so.
+    pub browser: Option<Arc<dyn BrowserOpener>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("data_dir", &self.data_dir)
+            .field("runtime_dir", &self.runtime_dir)
+            .field("clock", &self.clock)
+            .field("keyring", &self.keyring)
+            .field("browser", &self.browser.is_some())
+            .finish()
+    }
 }
 
 impl Context {
@@ -42,6 +60,7 @@ impl Context {
             runtime_dir: runtime_dir.into(),
             clock: SystemClock::shared(),
             keyring: KeyringChoice::Os,
+            browser: None,
         }
     }
 
@@ -54,6 +73,11 @@ impl Context {
     /// The same context with another clock.
     pub fn with_clock(self, clock: SharedClock) -> Context {
         Context { clock, ..self }
+    }
+
+    /// The same context with a way to open the browser for browser sign-ins.
+    pub fn with_browser(self, opener: Arc<dyn BrowserOpener>) -> Context {
+        Context { browser: Some(opener), ..self }
     }
 
     /// The same context with tokens kept in memory only.

@@ -16,6 +16,7 @@
 //!   time, wired to the engine, the history and the status file.
 //! - [`ports`]: stable loopback ports, chosen once per database and remembered.
 //! - `atomic_file`: whole-file replacement and the cross-process lock of `ports.json`.
+//! - [`browser_command`]: [`CommandOpener`], the `$BROWSER` convention for browser sign-ins.
 //! - [`dsn`]: connection strings (URI, keyword/value, JDBC, psql).
 //! - [`status`]: what running Tapgate processes announce for `tapgate status`.
 //! - [`error`]: the crate's error type, [`CoreError`].
@@ -24,6 +25,7 @@
 //! rows, the clock) are re-exported here, so the shells depend on this crate alone.
 
 mod atomic_file;
+pub mod browser_command;
 pub mod context;
 pub mod dsn;
 pub mod engine;
@@ -37,6 +39,7 @@ pub mod session;
 pub mod sign_in;
 pub mod status;
 
+pub use browser_command::CommandOpener;
 pub use context::{Context, KeyringChoice};
 pub use engine::Engine;
 pub use error::CoreError;
@@ -48,9 +51,11 @@ pub use sign_in::SignInPolicy;
 /// Time: the engine's clock and the countdown format.
 pub use tapgate_clock::{Clock, ManualClock, SharedClock, ShiftFileClock, SystemClock, clock_text};
 /// What a key ceremony shows and asks through (the CLI's spinner, the app's dialog).
-pub use tapgate_idp::{Claims, KeyKind, Prompt, TouchRequest};
+pub use tapgate_idp::{BrowserOpener, BrowserRequest, Claims, IdpError, KeyKind, Prompt, TouchRequest};
 /// History rows and how connections and sign-ins went.
 pub use tapgate_store::{
     CacheBackend, ConnectionOutcome, ConnectionRecord, HistoryQuery, SignInMethod, SignInOutcome,
     SignInRecord,
 };
+/// The URL type browser openers receive.
+pub use url::Url;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use tapgate_config::IdpConfig;
-use tapgate_idp::{ClockSkew, IdpClient, IdpError, Prompt, TokenSet};
+use tapgate_idp::{BrowserSettings, ClockSkew, IdpClient, IdpError, Prompt, TokenSet};
 use tapgate_store::{CachedSession, SignInMethod, SignInOutcome, SignInRecord};
 
 use crate::atomic_file::FileLock;
@@ -147,8 +147,7 @@ impl Engine {
             }
         }
 
-        let authenticator = tapgate_idp::authenticator_for(&config.authenticator)?;
-        let tokens = self.client(config)?.sign_in(authenticator, prompt).await?;
+        let tokens = self.client(config)?.sign_in_as_configured(prompt).await?;
         self.adopt(config, tokens, SessionOrigin::SignedIn).await
     }
 
@@ -273,7 +272,10 @@ impl Engine {
         if let Some(client) = clients.get(&config.name) {
             return Ok(client.clone());
         }
-        let client = IdpClient::new(config, self.context.clock.clone())?;
+        let mut client = IdpClient::new(config, self.context.clock.clone())?;
+        if let Some(opener) = &self.context.browser {
+            client = client.with_browser(BrowserSettings::new(opener.clone()));
+        }
         clients.insert(config.name.clone(), client.clone());
         Ok(client)
     }

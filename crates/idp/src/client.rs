@@ -63,6 +63,31 @@ impl IdpClient {
         &self.inner.config
     }
 
+    /// Full sign-in, as the table's `flow` says, with the key the table names for `passkey`
+    /// (the key is only opened when the flow needs one: a browser table may name none).
+    pub async fn sign_in_as_configured(&self, prompt: Arc<dyn Prompt>) -> Result<TokenSet, IdpError> {
+        match self.inner.config.flow {
+            Flow::Passkey(_) => {
+                let authenticator = crate::authenticator_for(&self.inner.config.authenticator)?;
+                self.sign_in(authenticator, prompt).await
+            }
+            Flow::Browser => self.sign_in_with_browser(prompt).await,
+            Flow::Device => {
+                Err(IdpError::FlowNotSupported { idp: self.inner.config.name.clone(), flow: "device".into() })
+            }
+        }
+    }
+
+    /// The browser sign-in through the opener given to [`IdpClient::with_browser`].
+    async fn sign_in_with_browser(&self, prompt: Arc<dyn Prompt>) -> Result<TokenSet, IdpError> {
+        let config = &self.inner.config;
+        let settings =
+            self.browser.clone().ok_or_else(|| IdpError::NoBrowser { idp: config.name.clone() })?;
+        let discovery = self.discovery().await?;
+        let clock = self.inner.clock.as_ref();
+        browser::sign_in(&self.inner.http, discovery, config, clock, &settings, prompt.as_ref()).await
+    }
+
     /// Full sign-in, as the table's `flow` says.
     ///
     /// `passkey`: discovery, a challenge for the configured user, the WebAuthn ceremony with
@@ -78,13 +103,7 @@ impl IdpClient {
         match config.flow {
             // The only dialect so far; a new `Dialect` variant makes this stop compiling, on purpose.
             Flow::Passkey(Dialect::Auth0) => self.sign_in_with_passkey(authenticator, prompt).await,
-            Flow::Browser => {
-                let settings =
-                    self.browser.clone().ok_or_else(|| IdpError::NoBrowser { idp: config.name.clone() })?;
-                let discovery = self.discovery().await?;
-                let clock = self.inner.clock.as_ref();
-                browser::sign_in(&self.inner.http, discovery, config, clock, &settings, prompt.as_ref()).await
-            }
+            Flow::Browser => self.sign_in_with_browser(prompt).await,
             Flow::Device => {
                 Err(IdpError::FlowNotSupported { idp: config.name.clone(), flow: "device".into() })
             }

@@ -4,6 +4,7 @@
 //! One test binary, a module per topic.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod browser;
 mod config_errors;
 mod demo;
 mod desktop;

@@ -1,0 +1,134 @@
+//! Browser sign-in (`flow = "browser"`: authorization code + PKCE on a loopback redirect) in a
+//! real Chromium with a virtual authenticator, against the dev IdP's sign-in page, then psql
+//! through a forwarder to PostgreSQL 18, whose validator accepts the token.
+
+use std::process::Command;
+use std::time::Duration;
+
+use tapgate_e2e::browser::{Browser, UrlInbox, devidp_spki};
+use tapgate_e2e::pg::psql_via_forwarder as psql;
+use tapgate_e2e::pg18::{Pg18Options, Pg18Server};
+use tapgate_e2e::{DevIdp, DevIdpOptions, Person, TestClock, bin};
+
+const SIGN_IN: Duration = Duration::from_secs(60);
+
+/// A PostgreSQL 18 trusting the dev IdP, a person enrolled there whose config signs in with the
+/// browser, `$BROWSER` pointing at an inbox, and a Chromium holding the person's credential.
+struct Site {
+    pg: Pg18Server,
+    person: Person,
+    inbox: UrlInbox,
+    browser: Browser,
+    _idp: DevIdp,
+}
+
+impl Site {
+    fn new() -> Site {
+        let idp = DevIdp::start(DevIdpOptions::default());
+        let pg = Pg18Server::start(Pg18Options {
+            issuer: idp.issuer.clone(),
+            verify_toml: format!(
+                "issuer = \"{}\"\naudience = \"postgres\"\nca_file = \"{{dir}}/idp-ca.pem\"\n\
+                 [roles]\napp_rw = [\"dba\"]\n",
+                idp.issuer
+            ),
+            roles: vec!["app_rw".into()],
+            settings: Vec::new(),
+        });
+        pg.add_file("idp-ca.pem", &idp.ca());
+
+        let mut person = Person::new();
+        idp.enroll("alice@example.com", "dba", &person.key);
+        let ca = person.home.path().join("idp-ca.pem");
+        std::fs::copy(idp.ca(), &ca).unwrap();
+        person.write_config(&format!(
+            "[idp.{name}]\nissuer = \"{issuer}\"\nclient_id = \"tapgate\"\nflow = \"browser\"\n\
+             username = \"alice@example.com\"\naudience = \"postgres\"\nca_file = \"{ca}\"\n\
+             [db.prod]\nidp = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\ndbname = \"postgres\"\n\
+             role = \"app_rw\"\nauth = \"oauthbearer\"\nca_file = \"{pg_ca}\"\n",
+            name = person.idp_name,
+            issuer = idp.issuer,
+            ca = ca.display(),
+            port = pg.port(),
+            pg_ca = pg.ca().display(),
+        ));
+        let inbox = UrlInbox::new();
+        person.set_env("BROWSER", &inbox.browser_command().display().to_string());
+
+        let exported = Command::new(bin("tapgate-devidp"))
+            .arg("export-credential")
+            .arg("--data")
+            .arg(idp.data.path())
+            .arg("--soft-key")
+            .arg(&person.key)
+            .output()
+            .unwrap();
+        assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+        let browser = Browser::start(&[devidp_spki(idp.data.path())]);
+        browser.add_credentials(&serde_json::from_slice(&exported.stdout).unwrap());
+        Site { pg, person, inbox, browser, _idp: idp }
+    }
+
+    /// The person finishes sign-in page `n` in the browser, as they would: the user name is
+    /// filled in from the config's `username`, one click, the key, then tapgate's own page.
+    fn finish_sign_in(&self, n: usize) {
+        let url = self.inbox.wait_for(n, SIGN_IN);
+        self.browser.goto(&url);
+        self.browser.click("go");
+        let done = format!("Signed in to {}, you can close this tab.", self.person.idp_name);
+        self.browser.wait_for_text(&done, SIGN_IN);
+    }
+}
+
+#[test]
+fn login_in_a_real_browser_then_psql_through_the_forwarder_as_the_role() {
+    let site = Site::new();
+    let mut login = site.person.spawn(&["login"]);
+    site.finish_sign_in(1);
+    let code = login.wait(SIGN_IN);
+    assert_eq!(code, Some(0), "login: {}\n{}", login.stdout(), login.stderr());
+    assert!(login.stdout().contains("Signed in to"), "{}", login.stdout());
+    let url = &site.inbox.urls()[0];
+    assert!(login.stderr().contains(url.as_str()), "the URL is printed for SSH sessions: {}", login.stderr());
+    assert!(
+        url.contains("code_challenge_method=S256") && url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
+        "{url}"
+    );
+
+    let (_connect, port) = site.person.connect("prod");
+    let run = psql(port, "app_rw", &["-tA", "-c", "select current_user, system_user"]);
+    assert!(run.ok(), "{run:?}\n{}", site.pg.log());
+    assert_eq!(run.stdout.trim(), "app_rw|oauth:alice@example.com");
+    assert_eq!(site.inbox.urls().len(), 1, "no second sign-in page: the token was reused");
+}
+
+/// Twenty GUI-client connections arriving while signed out: one sign-in page, not twenty tabs,
+/// and every connection gets in once the person has signed in.
+#[test]
+fn twenty_connections_while_signed_out_open_one_sign_in_page_and_all_get_in() {
+    let mut site = Site::new();
+    let clock = TestClock::new();
+    site.person.use_clock(&clock);
+    let mut connect = site.person.spawn(&["connect", "prod"]);
+    site.finish_sign_in(1);
+    let ready = connect.wait_for_stdout("prod ready on 127.0.0.1:", SIGN_IN);
+    let port: u16 = ready.rsplit(':').next().unwrap().trim().parse().unwrap();
+
+    // Signed out elsewhere (the keyring entry is gone), and the forwarder's token has run out.
+    site.person.tapgate(&["logout"]).expect_ok();
+    clock.advance(16 * 60);
+    let clients: Vec<_> = (0..20)
+        .map(|_| std::thread::spawn(move || psql(port, "app_rw", &["-tA", "-c", "select current_user"])))
+        .collect();
+    site.finish_sign_in(2);
+    for client in clients {
+        let run = client.join().unwrap();
+        assert_eq!(run.stdout.trim(), "app_rw", "{run:?}\n{}", connect.stderr());
+    }
+    assert_eq!(
+        site.inbox.urls().len(),
+        2,
+        "one sign-in page for twenty connections: {:?}",
+        site.inbox.urls()
+    );
+}
