@@ -163,6 +163,23 @@ impl DevIdp {
         assert!(out.status.success(), "rotate-key failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 
+    /// What the token endpoint answers to the refresh grant with `refresh_token` (as a client
+    /// holding a copy of it would): the status code and the body.
+    pub fn try_refresh(&self, refresh_token: &str) -> (u16, String) {
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(self.ca()).unwrap()).unwrap();
+        let client = reqwest::blocking::Client::builder().add_root_certificate(ca).build().unwrap();
+        let response = client
+            .post(format!("{}/oauth/token", self.issuer))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", "tapgate"),
+                ("refresh_token", refresh_token),
+            ])
+            .send()
+            .unwrap();
+        (response.status().as_u16(), response.text().unwrap_or_default())
+    }
+
     /// The `kid`s the JWKS endpoint publishes now.
     pub fn jwks_kids(&self) -> Vec<String> {
         let ca = reqwest::Certificate::from_pem(&std::fs::read(self.ca()).unwrap()).unwrap();

@@ -66,8 +66,12 @@ pub fn run_app(builder: tauri::Builder<tauri::Wry>) -> anyhow::Result<u8> {
 fn setup(app: &AppHandle, launched: Instant) -> anyhow::Result<()> {
     let config_path = tapgate_config::config_path(None)?;
     let notifier = Arc::new(Notifier::default());
-    let prompts = Arc::new(PromptBroker::new(Arc::new(WindowSurface(app.clone()))));
-    let person = tapgate_core::Context::new(tapgate_config::data_dir()?, tapgate_config::runtime_dir()?);
+    // `$BROWSER` first (the Unix convention; tests hand the page to a WebDriver session).
+    let opener = tapgate_core::browser_command::browser_opener(std::env::var("BROWSER").ok().as_deref());
+    let prompts =
+        Arc::new(PromptBroker::new(Arc::new(WindowSurface(app.clone()))).with_opener(opener.clone()));
+    let person = tapgate_core::Context::new(tapgate_config::data_dir()?, tapgate_config::runtime_dir()?)
+        .with_browser(opener);
     #[cfg(feature = "test-clock")]
     let person = crate::test_clock::apply(person);
     let shell = Arc::new(Shell::new(app.clone(), config_path, person, prompts, notifier));

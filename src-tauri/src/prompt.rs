@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use tapgate_core::{KeyKind, Prompt, TouchRequest};
+use tapgate_core::{BrowserOpener, BrowserRequest, KeyKind, Prompt, TouchRequest};
 use tapgate_desktop_model::prompt::prompt_message;
 use tapgate_desktop_model::{KeyKindView, PromptAnswer, PromptStage, PromptView};
 
@@ -29,6 +29,8 @@ pub struct PromptBroker {
     surface: Arc<dyn PromptSurface>,
     next_id: AtomicU64,
     open: Mutex<Option<OpenPrompt>>,
+    /// Opens a browser sign-in page again ("Open again").
+    opener: Option<Arc<dyn BrowserOpener>>,
 }
 
 struct OpenPrompt {
@@ -38,12 +40,22 @@ struct OpenPrompt {
 
 impl PromptBroker {
     pub fn new(surface: Arc<dyn PromptSurface>) -> PromptBroker {
-        PromptBroker { surface, next_id: AtomicU64::new(1), open: Mutex::default() }
+        PromptBroker { surface, next_id: AtomicU64::new(1), open: Mutex::default(), opener: None }
+    }
+
+    /// The same broker, opening browser sign-in pages again with `opener`.
+    pub fn with_opener(self, opener: Arc<dyn BrowserOpener>) -> PromptBroker {
+        PromptBroker { opener: Some(opener), ..self }
     }
 
     /// A prompt for one sign-in, saying why it is needed.
     pub fn prompt(self: &Arc<Self>, reason: Option<String>) -> Arc<dyn Prompt> {
-        Arc::new(DesktopPrompt { broker: self.clone(), reason, id: Mutex::default() })
+        Arc::new(DesktopPrompt {
+            broker: self.clone(),
+            reason,
+            id: Mutex::default(),
+            cancel: Arc::new(tokio::sync::Notify::new()),
+        })
     }
 
     /// The prompt on screen, to show again when the window comes forward.
@@ -95,12 +107,18 @@ struct DesktopPrompt {
     reason: Option<String>,
     /// The id of this ceremony's prompt, once shown.
     id: Mutex<Option<u64>>,
+    /// Fired by Cancel on a browser sign-in, which waits asynchronously (see `cancelled`).
+    cancel: Arc<tokio::sync::Notify>,
 }
 
 impl DesktopPrompt {
-    fn view(&self, request: &TouchRequest, stage: PromptStage) -> PromptView {
+    fn prompt_id(&self) -> u64 {
         let mut id = self.id.lock().unwrap_or_else(|p| p.into_inner());
-        let id = *id.get_or_insert_with(|| self.broker.next_id.fetch_add(1, Ordering::Relaxed));
+        *id.get_or_insert_with(|| self.broker.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn view(&self, request: &TouchRequest, stage: PromptStage) -> PromptView {
+        let id = self.prompt_id();
         PromptView {
             id,
             idp: request.idp.clone(),
@@ -112,6 +130,7 @@ impl DesktopPrompt {
             stage,
             message: prompt_message(stage, &request.idp),
             reason: self.reason.clone(),
+            url: None,
         }
     }
 
@@ -147,6 +166,44 @@ impl Prompt for DesktopPrompt {
 
     fn approve_soft_key(&self, request: &TouchRequest) -> bool {
         matches!(self.ask(request, PromptStage::Approve), Some(PromptAnswer::Approve))
+    }
+
+    fn browser_sign_in(&self, request: &BrowserRequest) {
+        let view = PromptView {
+            id: self.prompt_id(),
+            idp: request.idp.clone(),
+            username: String::new(),
+            // The IdP's page decides which key; the prompt shows no key of ours.
+            key_kind: KeyKindView::Usb,
+            stage: PromptStage::Browser,
+            message: prompt_message(PromptStage::Browser, &request.idp),
+            reason: self.reason.clone(),
+            url: Some(request.url.to_string()),
+        };
+        let (sender, answers) = mpsc::channel();
+        self.broker.show(view, Some(sender));
+        // Answers arrive until the prompt closes (the sender is dropped with it).
+        let (broker, cancel, url) = (self.broker.clone(), self.cancel.clone(), request.url.clone());
+        std::thread::spawn(move || {
+            while let Ok(answer) = answers.recv() {
+                match answer {
+                    PromptAnswer::OpenAgain => match &broker.opener {
+                        Some(opener) => {
+                            if let Err(e) = opener.open(&url) {
+                                tracing::warn!("cannot open the sign-in page again: {e}");
+                            }
+                        }
+                        None => tracing::warn!("no browser opener to open the sign-in page again"),
+                    },
+                    PromptAnswer::Cancel => cancel.notify_one(),
+                    PromptAnswer::Approve | PromptAnswer::Pin { .. } => {}
+                }
+            }
+        });
+    }
+
+    fn cancelled(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(self.cancel.notified())
     }
 
     fn finished(&self) {

@@ -39,6 +39,11 @@ async fn handle(shell: &Arc<Shell>, event: CoreEvent) {
             shell.emit(UiEvent::HistoryChanged);
         }
         CoreEvent::RefreshRejected { .. } => {}
+        CoreEvent::RevocationFailed { idp, reason } => {
+            shell
+                .notifier
+                .send(format!("Signed out of {idp}, but the IdP did not revoke the session"), Some(reason));
+        }
         CoreEvent::WaitingForOtherSignIn { idp } => {
             shell.notice(
                 NoticeLevel::Info,

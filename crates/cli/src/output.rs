@@ -60,6 +60,9 @@ pub fn print_event(event: &CoreEvent) {
                 "tapgate: warning: could not save the {idp} session in the keyring ({reason}); it lasts for this command only."
             );
         }
+        CoreEvent::RevocationFailed { reason, .. } => {
+            eprintln!("tapgate: warning: {reason}");
+        }
         CoreEvent::WaitingForOtherSignIn { idp } => {
             eprintln!("tapgate: another Tapgate program is signing in to {idp}; waiting for it to finish…");
         }

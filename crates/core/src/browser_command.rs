@@ -1,14 +1,37 @@
-//! [`CommandOpener`]: opens the sign-in page with a command line, the `$BROWSER` convention
-//! (a colon-separated list of commands, tried in order; `%s` in a command stands for the URL,
-//! otherwise the URL is the last argument).
+//! How the sign-in page reaches a browser: [`browser_opener`] picks [`CommandOpener`], the
+//! `$BROWSER` convention (a colon-separated list of commands, tried in order; `%s` in a command
+//! stands for the URL, otherwise the URL is the last argument), or the desktop's default
+//! browser through the `open` crate.
 //!
-//! The shells read `$BROWSER` and pass its text here. The command is started and left to run:
-//! the browser sign-in waits for the redirect, not for the browser to exit.
+//! The shells read `$BROWSER` and pass its text here. Either way the browser is started and
+//! left to run: the browser sign-in waits for the redirect, not for the browser to exit. The
+//! app uses this too rather than tauri-plugin-opener, which wraps the same `open` crate: one
+//! opener for both shells, no plugin permission for one call.
 
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use tapgate_idp::{BrowserOpener, IdpError};
 use url::Url;
+
+/// The opener for a program: the commands in `browser_env` (the text of `$BROWSER`) when it
+/// names any, else the desktop's default browser.
+pub fn browser_opener(browser_env: Option<&str>) -> Arc<dyn BrowserOpener> {
+    match browser_env.and_then(CommandOpener::parse) {
+        Some(command) => Arc::new(command),
+        None => Arc::new(SystemBrowser),
+    }
+}
+
+/// The desktop's default browser (xdg-open and friends on Linux, `open` on macOS).
+#[derive(Debug, Clone, Copy)]
+pub struct SystemBrowser;
+
+impl BrowserOpener for SystemBrowser {
+    fn open(&self, url: &Url) -> Result<(), IdpError> {
+        open::that_detached(url.as_str()).map_err(|e| IdpError::BrowserNotOpened { reason: e.to_string() })
+    }
+}
 
 /// Opens URLs with the first command of a `$BROWSER`-style list that starts.
 #[derive(Debug, Clone)]

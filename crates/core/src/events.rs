@@ -30,6 +30,9 @@ pub enum CoreEvent {
     WaitingForOtherSignIn { idp: String },
     /// A sign-in (refresh or tap) failed; `error` is the one-line reason.
     SignInFailed { idp: String, error: String },
+    /// At sign-out the IdP could not revoke the refresh token (it was forgotten here anyway);
+    /// `reason` is one line.
+    RevocationFailed { idp: String, reason: String },
     /// Tokens of an IdP were removed.
     SignedOut { idp: String },
     /// A client connected through a forwarder (it may still be refused or fail upstream).

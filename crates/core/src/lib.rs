@@ -16,7 +16,8 @@
 //!   time, wired to the engine, the history and the status file.
 //! - [`ports`]: stable loopback ports, chosen once per database and remembered.
 //! - `atomic_file`: whole-file replacement and the cross-process lock of `ports.json`.
-//! - [`browser_command`]: [`CommandOpener`], the `$BROWSER` convention for browser sign-ins.
+//! - [`browser_command`]: how a browser sign-in opens its page: `$BROWSER` ([`CommandOpener`])
+//!   or the default browser.
 //! - [`dsn`]: connection strings (URI, keyword/value, JDBC, psql).
 //! - [`status`]: what running Tapgate processes announce for `tapgate status`.
 //! - [`error`]: the crate's error type, [`CoreError`].

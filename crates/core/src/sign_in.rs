@@ -80,9 +80,21 @@ impl Engine {
         }))
     }
 
-    /// Forgets the tokens of an IdP. Returns whether there were any.
+    /// Forgets the tokens of an IdP, after asking the IdP to revoke the refresh token (RFC
+    /// 7009) where it can. Returns whether there were any. A revocation that fails does not
+    /// stop the sign-out: it is reported as [`CoreEvent::RevocationFailed`].
     pub async fn sign_out(&self, idp: Option<&str>) -> Result<bool, CoreError> {
-        let name = self.idp(idp)?.name.clone();
+        let config = self.idp(idp)?.clone();
+        let name = config.name.clone();
+        if let Some(refresh_token) = self.cached_refresh_token(&config).await.ok().flatten() {
+            let revoked = match self.client(&config) {
+                Ok(client) => client.revoke(&refresh_token).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(reason) = revoked {
+                self.emit(CoreEvent::RevocationFailed { idp: name.clone(), reason });
+            }
+        }
         self.current.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
         let removed = self.cache.remove(&name).await?;
         if removed {

@@ -17,6 +17,9 @@ pub enum PromptStage {
     Pin,
     /// A software key (demo): the prompt shows an Approve button instead of asking for a touch.
     Approve,
+    /// The IdP's page is open in the browser: "Finish signing in in your browser", with Open
+    /// again (the tab was closed) and Cancel (stops the wait).
+    Browser,
 }
 
 /// A sign-in prompt. A new `id` per ceremony; answers name it so a late click never answers
@@ -34,6 +37,9 @@ pub struct PromptView {
     pub message: String,
     /// Why a sign-in is needed: "Connect prod", "psql connected to prod while signed out".
     pub reason: Option<String>,
+    /// The sign-in page, for [`PromptStage::Browser`] (shown so it can be copied to another
+    /// browser, and opened again).
+    pub url: Option<String>,
 }
 
 /// The person's answer to a prompt.
@@ -44,6 +50,8 @@ pub enum PromptAnswer {
     Approve,
     /// The security key's PIN.
     Pin { pin: String },
+    /// Open the browser sign-in page again (its tab was closed).
+    OpenAgain,
     /// Stop the sign-in.
     Cancel,
 }
@@ -55,5 +63,6 @@ pub fn prompt_message(stage: PromptStage, idp: &str) -> String {
         PromptStage::Insert => format!("Insert your security key for {idp}"),
         PromptStage::Pin => format!("Enter the PIN of your security key for {idp}"),
         PromptStage::Approve => format!("Approve the sign-in to {idp} with the software key"),
+        PromptStage::Browser => format!("Finish signing in to {idp} in your browser"),
     }
 }

@@ -63,6 +63,13 @@ pub trait Prompt: Send + Sync {
     /// where no browser opens). Called just before the `BrowserOpener`. Must not block.
     fn browser_sign_in(&self, _request: &BrowserRequest) {}
 
+    /// Completes when the person cancels a sign-in that waits on them elsewhere (the browser
+    /// page): the wait then ends at once with [`IdpError::Cancelled`]. By default it never does
+    /// (a terminal cancels with Ctrl-C, which ends the process).
+    fn cancelled(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::pending())
+    }
+
     /// The ceremony is over (successfully or not): hide the prompt.
     fn finished(&self) {}
 }

@@ -175,6 +175,15 @@ impl IdpClient {
         for_database(tokens, config)
     }
 
+    /// Revokes the refresh token at the IdP (RFC 7009). `Ok(false)` when the IdP publishes no
+    /// revocation endpoint: nothing to do there, the token is only forgotten here.
+    pub async fn revoke(&self, refresh_token: &SecretString) -> Result<bool, IdpError> {
+        let discovery = self.discovery().await?;
+        let Some(endpoint) = &discovery.revocation_endpoint else { return Ok(false) };
+        crate::revoke::revoke(&self.inner.http, endpoint, &self.inner.config, refresh_token).await?;
+        Ok(true)
+    }
+
     /// The latest clock skew measured from the IdP's `Date` headers, if any response was seen.
     pub fn clock_skew(&self) -> Option<ClockSkew> {
         self.inner.http.latest_skew()

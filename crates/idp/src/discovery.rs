@@ -27,6 +27,8 @@ pub(crate) struct Discovery {
     pub(crate) jwks_uri: Url,
     /// `id_token_signing_alg_values_supported` (required by OIDC Discovery §3).
     pub(crate) id_token_algs: Vec<CoreJwsSigningAlgorithm>,
+    /// RFC 7009 token revocation (RFC 8414 `revocation_endpoint`), when the IdP has one.
+    pub(crate) revocation_endpoint: Option<Url>,
 }
 
 impl Discovery {
@@ -81,7 +83,21 @@ pub(crate) async fn discover(http: &IdpHttp, config: &IdpConfig) -> Result<Disco
     let authorization_endpoint = metadata.authorization_endpoint().url().clone();
     let jwks_uri = metadata.jwks_uri().url().clone();
     let id_token_algs = metadata.id_token_signing_alg_values_supported().clone();
-    Ok(Discovery { token_endpoint, grant_types, authorization_endpoint, jwks_uri, id_token_algs })
+    // Not a member of openidconnect's core metadata (it comes from RFC 8414); read from the raw
+    // document. Only an https endpoint is used: the refresh token goes in the request.
+    let revocation_endpoint = serde_json::from_slice::<serde_json::Value>(&response.body)
+        .ok()
+        .and_then(|doc| doc.get("revocation_endpoint")?.as_str().map(str::to_string))
+        .and_then(|text| Url::parse(&text).ok())
+        .filter(|url| url.scheme() == "https");
+    Ok(Discovery {
+        token_endpoint,
+        grant_types,
+        authorization_endpoint,
+        jwks_uri,
+        id_token_algs,
+        revocation_endpoint,
+    })
 }
 
 fn grant_name(grant: &CoreGrantType) -> String {
@@ -117,6 +133,7 @@ mod tests {
             authorization_endpoint: url.clone(),
             jwks_uri: url.clone(),
             id_token_algs: vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+            revocation_endpoint: None,
         };
         assert!(open.may_support_grant("refresh_token"));
         let listed = Discovery { grant_types: Some(vec!["authorization_code".into()]), ..open };

@@ -73,6 +73,12 @@ pub enum IdpError {
     #[error("the IdP {idp} refused the refresh token ({description}): sign in again with your key")]
     RefreshRejected { idp: String, description: String },
 
+    /// The IdP did not revoke the refresh token at sign-out (it is forgotten here anyway).
+    #[error(
+        "the IdP {idp} did not revoke the refresh token ({reason}); it stays valid there until it expires"
+    )]
+    RevocationFailed { idp: String, reason: String },
+
     /// The software key file cannot be opened or decoded.
     #[error("cannot open software key {path}: {reason}")]
     KeyFile { path: PathBuf, reason: String },

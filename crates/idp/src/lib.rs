@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //!
-//! - `client`: [`IdpClient`], one per configured IdP: `sign_in` and `refresh`.
+//! - `client`: [`IdpClient`], one per configured IdP: `sign_in`, `refresh` and `revoke`.
 //! - `discovery`: OpenID Connect Discovery, parsed and validated with `openidconnect`.
 //! - `browser`: browser sign-in (RFC 8252, code + PKCE): the [`BrowserOpener`] seam,
 //!   `authorize` (the URL), `callback` (the redirect, sans IO), `listener` (the loopback port),
@@ -14,6 +14,7 @@
 //! - `http`: the HTTPS client (trust roots, timeouts, redirects), `Date` capture, transport/TLS
 //!   failure classification, the OAuth error body.
 //! - `token`: [`TokenSet`] from a token response; redacted `Debug`.
+//! - `revoke`: refresh-token revocation at sign-out (RFC 7009).
 //! - `claims`: [`Claims`] and [`decode_claims`] (no signature check: the database side verifies).
 //! - `skew`: [`ClockSkew`], IdP clock minus local clock.
 //! - `authenticator`: the [`Authenticator`] and [`Prompt`] traits, [`authenticator_for`], and the
@@ -30,6 +31,7 @@ mod client;
 mod discovery;
 mod error;
 mod http;
+mod revoke;
 mod skew;
 mod soft;
 mod token;

@@ -132,3 +132,75 @@ fn twenty_connections_while_signed_out_open_one_sign_in_page_and_all_get_in() {
         site.inbox.urls()
     );
 }
+
+/// The headline of the app's browser prompt, once it shows. Read from the DOM: WebKitWebDriver's
+/// rendered text of this dialog sometimes fails (the element is there, its text call errors).
+fn browser_prompt(app: &tapgate_e2e::desktop::DesktopSession) -> String {
+    tapgate_e2e::desktop::wait_until(
+        "the browser sign-in prompt",
+        Duration::from_secs(60),
+        || app.text_content("prompt-message").filter(|t| t.starts_with("Finish signing in")),
+        || format!("prompt: {:?}", app.text_content("prompt")),
+    )
+}
+
+/// The desktop app: Connect while signed out shows "Finish signing in in your browser" with the
+/// page's address, the page opens through `$BROWSER`, and once the person has signed in there the
+/// forwarder listens and psql gets in. A second try is cancelled from the app's prompt: the wait
+/// ends at once and nothing listens.
+#[test]
+fn the_desktop_app_connects_through_a_browser_sign_in_and_cancel_stops_the_wait() {
+    use tapgate_e2e::desktop::{DesktopOptions, DesktopSession};
+    const WAIT: Duration = Duration::from_secs(60);
+
+    let site = Site::new();
+    let mut options = DesktopOptions::for_person(&site.person);
+    options.env.push(("BROWSER".into(), site.inbox.browser_command().display().to_string()));
+    let app = DesktopSession::start(options);
+    app.wait_for("db-card-prod", WAIT);
+
+    app.click("connect-prod", WAIT);
+    let shown = browser_prompt(&app);
+    assert_eq!(shown, format!("Finish signing in to {} in your browser", site.person.idp_name));
+    let url = site.inbox.wait_for(1, WAIT);
+    assert_eq!(
+        app.text_content("prompt-url").as_deref(),
+        Some(url.as_str()),
+        "the prompt shows the page it opened"
+    );
+    site.finish_sign_in(1);
+    app.wait_text("db-status-prod", WAIT, |t| t == "listening");
+    assert!(!app.exists("prompt"), "the prompt closed once signed in");
+    let address = app.wait_text("local-address-prod", WAIT, |t| t.starts_with("127.0.0.1:"));
+    let port: u16 = address.rsplit(':').next().unwrap().parse().unwrap();
+    let run = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
+    assert_eq!(run.stdout.trim(), "app_rw", "{run:?}");
+
+    // Sign out, connect again, and give up in the app: Open again re-opens the page, Cancel
+    // ends the wait (the loopback listener closes) and says so.
+    app.click("disconnect-prod", WAIT);
+    app.click(&format!("sign-out-{}", site.person.idp_name), WAIT);
+    app.click("connect-prod", WAIT);
+    browser_prompt(&app);
+    let second = site.inbox.wait_for(2, WAIT);
+    app.click("prompt-open-again", WAIT);
+    assert_eq!(site.inbox.wait_for(3, WAIT), second, "Open again opens the same page");
+    let redirect = second
+        .split("redirect_uri=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .replace("%3A", ":")
+        .replace("%2F", "/");
+    let listener: std::net::SocketAddr =
+        redirect.trim_start_matches("http://").split('/').next().unwrap().parse().unwrap();
+    assert!(std::net::TcpStream::connect(listener).is_ok(), "the sign-in waits on {listener}");
+    app.click("prompt-cancel", WAIT);
+    let error =
+        app.wait_text(&format!("idp-error-{}", site.person.idp_name), WAIT, |t| t.contains("cancelled"));
+    assert!(error.contains("cancelled"), "{error}");
+    assert!(std::net::TcpStream::connect(listener).is_err(), "Cancel closed the loopback listener");
+    assert_ne!(app.text("db-status-prod").as_deref(), Some("listening"));
+}

@@ -56,6 +56,27 @@ fn tokens_are_kept_in_the_keyring_and_never_in_files_or_output() {
     assert!(!output.contains(signature));
 }
 
+/// `tapgate logout` asks the IdP to revoke the refresh token (RFC 7009): a copy of it taken
+/// from the keyring (a backup, a stolen disk) no longer renews anything.
+#[test]
+fn logout_revokes_the_refresh_token_at_the_idp() {
+    let idp = DevIdp::start(DevIdpOptions::default());
+    let person = Person::new();
+    idp.enroll("alice@example.com", "dba", &person.key);
+    person.configure(&idp, "alice@example.com", "");
+    person.tapgate(&["login"]).expect_ok();
+    let entry = keyring_entry(&person.idp_name).expect("a Secret Service entry for the IdP");
+    let stolen: serde_json::Value = serde_json::from_str(&entry).unwrap();
+    let stolen = stolen["refresh_token"].as_str().unwrap().to_string();
+
+    let logout = person.tapgate(&["logout"]);
+    logout.expect_ok();
+    assert!(!logout.stderr.contains("warning"), "revoked without complaint: {}", logout.stderr);
+    let (status, body) = idp.try_refresh(&stolen);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid_grant"), "{body}");
+}
+
 #[test]
 fn without_a_keyring_it_says_so_in_one_line_and_keeps_tokens_in_memory() {
     let idp = DevIdp::start(DevIdpOptions::default());

@@ -67,6 +67,7 @@ export function prompt(over: Partial<PromptView> = {}): PromptView {
     stage: 'touch',
     message: 'Touch your security key for corp',
     reason: 'Connect prod',
+    url: null,
     ...over,
   };
 }

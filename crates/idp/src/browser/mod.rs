@@ -130,7 +130,11 @@ pub(crate) async fn sign_in(
         tracing::warn!(idp = %config.name, "{err}");
     }
     let expected = Expected { idp: &config.name, state: request.state.secret(), issuer: &config.issuer };
-    let code = listener.wait(&expected, settings.callback_timeout).await;
+    // The person may give up (Cancel in the app): the listener closes with the wait.
+    let code = tokio::select! {
+        code = listener.wait(&expected, settings.callback_timeout) => code,
+        () = prompt.cancelled() => Err(IdpError::Cancelled { idp: config.name.clone() }),
+    };
     prompt.finished();
     let code = code?;
 

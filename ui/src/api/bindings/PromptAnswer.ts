@@ -3,4 +3,4 @@
 /**
  * The person's answer to a prompt.
  */
-export type PromptAnswer = { "kind": "approve" } | { "kind": "pin", pin: string, } | { "kind": "cancel" };
+export type PromptAnswer = { "kind": "approve" } | { "kind": "pin", pin: string, } | { "kind": "openAgain" } | { "kind": "cancel" };

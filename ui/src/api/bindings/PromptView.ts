@@ -14,4 +14,9 @@ message: string,
 /**
  * Why a sign-in is needed: "Connect prod", "psql connected to prod while signed out".
  */
-reason: string | null, };
+reason: string | null, 
+/**
+ * The sign-in page, for [`PromptStage::Browser`] (shown so it can be copied to another
+ * browser, and opened again).
+ */
+url: string | null, };

@@ -53,7 +53,7 @@ export function IdpRow({ idp }: { idp: IdpView }) {
           </div>
         )}
         {shownError && (
-          <p className="inline-error" role="alert">
+          <p className="inline-error" role="alert" data-testid={`idp-error-${idp.name}`}>
             {shownError}
           </p>
         )}

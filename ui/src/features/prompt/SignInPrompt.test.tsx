@@ -97,4 +97,29 @@ describe('Sign-in prompt', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('already over');
     expect(screen.getByTestId('prompt-approve')).toBeEnabled();
   });
+
+  test('a browser sign-in says where to finish, opens the page again on request, and Cancel ends the wait', async () => {
+    const { backend, user } = await renderApp({ answer_prompt: () => null });
+    const url = 'https://login.example.com/authorize?client_id=tapgate';
+    await act(() =>
+      backend.emit({
+        kind: 'prompt',
+        prompt: prompt({ id: 21, username: '', stage: 'browser', url, message: 'Finish signing in to corp in your browser' }),
+      }),
+    );
+    const dialog = screen.getByRole('dialog', { name: 'Finish signing in to corp in your browser' });
+    expect(dialog).toHaveTextContent('Browser sign-in');
+    expect(screen.getByTestId('prompt-url')).toHaveTextContent(url);
+
+    await user.click(screen.getByTestId('prompt-open-again'));
+    await user.click(screen.getByTestId('prompt-open-again'));
+    await user.click(screen.getByTestId('prompt-cancel'));
+
+    expect(backend.callsTo('answer_prompt')).toEqual([
+      { id: 21, answer: { kind: 'openAgain' } },
+      { id: 21, answer: { kind: 'openAgain' } },
+      { id: 21, answer: { kind: 'cancel' } },
+    ]);
+    expect(screen.queryByTestId('prompt')).not.toBeInTheDocument();
+  });
 });

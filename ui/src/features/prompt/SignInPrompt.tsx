@@ -63,15 +63,24 @@ function PromptBody({ prompt }: { prompt: PromptView }) {
     if (pin.length > 0) void answer({ kind: 'pin', pin });
   };
 
-  const keyKind = prompt.keyKind === 'soft' ? 'Software key (demo)' : 'Security key';
+  // "Open again" may be pressed any number of times: it is not an answer that ends the prompt.
+  const openAgain = async () => {
+    setError(null);
+    try {
+      await api.answerPrompt(prompt.id, { kind: 'openAgain' });
+    } catch (reason) {
+      setError(toCommandError(reason).message);
+    }
+  };
+
+  const inBrowser = prompt.stage === 'browser';
+  const keyKind = inBrowser ? 'Browser sign-in' : prompt.keyKind === 'soft' ? 'Software key (demo)' : 'Security key';
   const waitingForKey = prompt.stage === 'touch' || prompt.stage === 'insert';
   return (
     <div className="modal" role="dialog" aria-modal="true" aria-labelledby="prompt-message" data-testid="prompt">
       <div className="modal__kind">
         <span className="tag">{keyKind}</span>
-        <span className="muted small">
-          {prompt.username} · {prompt.idp}
-        </span>
+        <span className="muted small">{prompt.username ? `${prompt.username} · ${prompt.idp}` : prompt.idp}</span>
       </div>
       {waitingForKey && <KeyTouchIllustration insert={prompt.stage === 'insert'} />}
       <h2 id="prompt-message" data-testid="prompt-message">
@@ -79,6 +88,19 @@ function PromptBody({ prompt }: { prompt: PromptView }) {
       </h2>
       {prompt.reason && <p className="muted">{prompt.reason}</p>}
       {waitingForKey && <p className="small muted">{prompt.stage === 'insert' ? 'Plug in the key; Tapgate goes on by itself.' : 'The key blinks while it waits for your touch.'}</p>}
+
+      {inBrowser && (
+        <>
+          <p className="small muted">The sign-in page of {prompt.idp} is open in your browser. Finish there; Tapgate goes on by itself.</p>
+          {prompt.url && (
+            <p className="small">
+              <code className="prompt-url" data-testid="prompt-url">
+                {prompt.url}
+              </code>
+            </p>
+          )}
+        </>
+      )}
 
       {prompt.stage === 'pin' && (
         <form className="pin-form" onSubmit={submitPin}>
@@ -110,6 +132,11 @@ function PromptBody({ prompt }: { prompt: PromptView }) {
         <Button data-testid="prompt-cancel" variant="ghost" onClick={() => void answer({ kind: 'cancel' })}>
           Cancel
         </Button>
+        {inBrowser && (
+          <Button data-testid="prompt-open-again" variant="primary" onClick={() => void openAgain()}>
+            Open again
+          </Button>
+        )}
         {prompt.stage === 'approve' && (
           <Button ref={approveRef} data-testid="prompt-approve" variant="primary" busy={sent} onClick={() => void answer({ kind: 'approve' })}>
             Approve
