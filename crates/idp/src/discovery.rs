@@ -27,6 +27,15 @@ pub(crate) struct Discovery {
     pub(crate) jwks_uri: Url,
     /// `id_token_signing_alg_values_supported` (required by OIDC Discovery §3).
     pub(crate) id_token_algs: Vec<CoreJwsSigningAlgorithm>,
+    /// RFC 8628 §4 `device_authorization_endpoint`, when the IdP offers the device flow.
+    pub(crate) device_authorization_endpoint: Option<Url>,
+}
+
+/// The members of the document openidconnect's core metadata has no field for.
+#[derive(serde::Deserialize)]
+struct ExtraMetadata {
+    #[serde(default)]
+    device_authorization_endpoint: Option<Url>,
 }
 
 impl Discovery {
@@ -81,7 +90,16 @@ pub(crate) async fn discover(http: &IdpHttp, config: &IdpConfig) -> Result<Disco
     let authorization_endpoint = metadata.authorization_endpoint().url().clone();
     let jwks_uri = metadata.jwks_uri().url().clone();
     let id_token_algs = metadata.id_token_signing_alg_values_supported().clone();
-    Ok(Discovery { token_endpoint, grant_types, authorization_endpoint, jwks_uri, id_token_algs })
+    let extra: ExtraMetadata =
+        serde_json::from_slice(&response.body).map_err(|err| bad(format!("unreadable JSON: {err}")))?;
+    Ok(Discovery {
+        token_endpoint,
+        grant_types,
+        authorization_endpoint,
+        jwks_uri,
+        id_token_algs,
+        device_authorization_endpoint: extra.device_authorization_endpoint,
+    })
 }
 
 fn grant_name(grant: &CoreGrantType) -> String {
@@ -117,6 +135,7 @@ mod tests {
             authorization_endpoint: url.clone(),
             jwks_uri: url.clone(),
             id_token_algs: vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+            device_authorization_endpoint: None,
         };
         assert!(open.may_support_grant("refresh_token"));
         let listed = Discovery { grant_types: Some(vec!["authorization_code".into()]), ..open };
