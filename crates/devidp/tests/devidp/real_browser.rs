@@ -96,7 +96,10 @@ async fn one_callback(listener: TcpListener) -> TestResult<String> {
 #[tokio::test]
 async fn chromium_signs_in_with_the_exported_credential_and_reaches_the_loopback_listener() -> TestResult {
     let Some(driver) = start_driver()? else {
-        return Err("chromedriver is not installed: run `make deps` (apt-get install chromium chromium-driver)".into());
+        return Err(
+            "chromedriver is not installed: run `make deps` (apt-get install chromium chromium-driver)"
+                .into(),
+        );
     };
     let (_temp, data) = temp_data()?;
     let key_file = enroll(&data, "alice@example.com", &["dba", "dev"])?;
