@@ -1,11 +1,14 @@
-//! The terminal side of a key ceremony: "Touch your security key" with a spinner, PIN entry.
+//! The terminal side of a sign-in: "Touch your security key" with a spinner, PIN entry, and
+//! the device flow's code (see `device_prompt`).
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tapgate_core::{KeyKind, Prompt, TouchRequest};
+use tapgate_core::{DeviceRequest, KeyKind, Prompt, TouchRequest};
+
+use crate::device_prompt;
 
 /// Shows prompts on stderr: a spinner on a terminal, plain lines otherwise (logs, CI).
 #[derive(Default)]
@@ -52,6 +55,13 @@ impl Prompt for TerminalPrompt {
         // A software key needs no touch; say which key signs so nobody mistakes it for hardware.
         self.start(format!("Signing in to {} as {} with a software key", request.idp, request.username));
         true
+    }
+
+    fn device_sign_in(&self, request: &DeviceRequest) {
+        self.finished();
+        // On stderr like every prompt: stdout stays for the command's result.
+        eprint!("{}", device_prompt::text(request, std::io::stderr().is_terminal()));
+        self.start(format!("Waiting for the sign-in to {} to be confirmed…", request.idp));
     }
 
     fn finished(&self) {
