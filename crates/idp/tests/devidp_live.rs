@@ -486,7 +486,7 @@ mod device {
     async fn deny_on_the_page_is_refused_in_words() {
         let (idp, _keys, key) = enrolled(&["--device-interval", "1s"]);
         let (result, _, finished) = run(Person::Denies, None, &idp, &key).await;
-        let err = result.err().expect("denied");
+        let err = result.expect_err("denied");
         assert!(matches!(err, IdpError::DeviceAccessDenied { .. }), "{err}");
         assert_eq!(err.to_string(), "the sign-in to corp was refused at the IdP");
         assert_eq!(finished, 1);
@@ -500,7 +500,7 @@ mod device {
         let clock_arg = clock_file.to_str().expect("utf-8 path");
         let (idp, _keys, key) = enrolled(&["--device-interval", "1s", "--clock-file", clock_arg]);
         let (result, _, _) = run(Person::LetsItExpire, Some(&clock_file), &idp, &key).await;
-        let err = result.err().expect("expired");
+        let err = result.expect_err("expired");
         assert!(matches!(err, IdpError::DeviceCodeExpired { .. }), "{err}");
         assert_eq!(err.to_string(), "the code for corp expired before it was confirmed; run it again");
     }
