@@ -71,7 +71,11 @@ impl OidcProvider {
         let client = reqwest::blocking::Client::builder().add_root_certificate(ca).build().unwrap();
         let response = client
             .post(format!("{}/token", self.issuer))
-            .form(&[("grant_type", "refresh_token"), ("client_id", "tapgate"), ("refresh_token", refresh_token)])
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", "tapgate"),
+                ("refresh_token", refresh_token),
+            ])
             .send()
             .unwrap();
         (response.status().as_u16(), response.text().unwrap_or_default())

@@ -138,6 +138,10 @@ pub struct LoginArgs {
     /// Ask for a tap even if a valid session is cached.
     #[arg(long)]
     pub force: bool,
+    /// Sign in now with the device flow (a code to type on another device), whatever the
+    /// IdP's `flow` is: for SSH sessions and machines without a browser.
+    #[arg(long)]
+    pub device: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,8 @@
 //! - [`commands`]: one file per subcommand.
 //! - [`demo`]: the terminal side of `tapgate demo` (signals, progress lines);
 //!   the environment it starts (dev IdP, PostgreSQL 18) is the `tapgate-demo` crate.
-//! - [`prompt`]: the terminal side of a key ceremony (spinner, PIN entry).
+//! - [`prompt`]: the terminal side of a sign-in (spinner, PIN entry).
+//! - [`device_prompt`]: the device flow's page, code and QR code.
 //! - [`output`]: countdowns, and the printer for engine events.
 //!
 //! Exit codes: 0 success; 1 failure or (for `whoami`) signed out / expired; 2 usage error.
@@ -14,6 +15,7 @@ mod args;
 mod browser;
 mod commands;
 mod demo;
+mod device_prompt;
 mod output;
 mod prompt;
 

@@ -1,11 +1,14 @@
-//! The terminal side of a key ceremony: "Touch your security key" with a spinner, PIN entry.
+//! The terminal side of a sign-in: "Touch your security key" with a spinner, PIN entry, and
+//! the device flow's code (see `device_prompt`).
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tapgate_core::{BrowserRequest, KeyKind, Prompt, TouchRequest};
+use tapgate_core::{BrowserRequest, DeviceRequest, KeyKind, Prompt, TouchRequest};
+
+use crate::device_prompt;
 
 /// Shows prompts on stderr: a spinner on a terminal, plain lines otherwise (logs, CI).
 #[derive(Default)]
@@ -66,6 +69,13 @@ impl Prompt for TerminalPrompt {
             "Waiting for the sign-in to {} to finish in the browser (up to 5 minutes)",
             request.idp
         ));
+    }
+
+    fn device_sign_in(&self, request: &DeviceRequest) {
+        self.finished();
+        // On stderr like every prompt: stdout stays for the command's result.
+        eprint!("{}", device_prompt::text(request, std::io::stderr().is_terminal()));
+        self.start(format!("Waiting for the sign-in to {} to be confirmed…", request.idp));
     }
 
     fn finished(&self) {

@@ -52,7 +52,9 @@ pub use sign_in::SignInPolicy;
 /// Time: the engine's clock and the countdown format.
 pub use tapgate_clock::{Clock, ManualClock, SharedClock, ShiftFileClock, SystemClock, clock_text};
 /// What a key ceremony shows and asks through (the CLI's spinner, the app's dialog).
-pub use tapgate_idp::{BrowserOpener, BrowserRequest, Claims, IdpError, KeyKind, Prompt, TouchRequest};
+pub use tapgate_idp::{
+    BrowserOpener, BrowserRequest, Claims, DeviceRequest, IdpError, KeyKind, Prompt, TouchRequest,
+};
 /// History rows and how connections and sign-ins went.
 pub use tapgate_store::{
     CacheBackend, ConnectionOutcome, ConnectionRecord, HistoryQuery, SignInMethod, SignInOutcome,

@@ -23,6 +23,9 @@ pub enum SignInPolicy {
     Renew,
     /// Ask for a tap even if a valid token is cached.
     ForceTap,
+    /// A new sign-in with the device flow (RFC 8628), whatever the IdP's `flow` says
+    /// (`tapgate login --device`): no cached token, no refresh.
+    ForceDevice,
 }
 
 impl Engine {
@@ -145,6 +148,10 @@ impl Engine {
             {
                 return Ok(session);
             }
+        }
+        if policy == SignInPolicy::ForceDevice {
+            let tokens = self.client(config)?.sign_in_with_device(prompt).await?;
+            return self.adopt(config, tokens, SessionOrigin::SignedIn).await;
         }
         if policy != SignInPolicy::ForceTap
             && let Some(refresh_token) = self.cached_refresh_token(config).await?

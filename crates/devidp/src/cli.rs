@@ -105,6 +105,11 @@ pub struct ServeArgs {
     /// The OAuth client_id to accept.
     #[arg(long, value_name = "ID", default_value = "tapgate")]
     pub client_id: String,
+
+    /// How long device-flow clients must wait between polls (RFC 8628 `interval`; whole
+    /// seconds, e.g. 5s). Polling sooner is answered with slow_down.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub device_interval: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -39,6 +39,15 @@ impl IdpClock {
     pub(crate) fn unix_now(&self) -> i64 {
         unix_seconds(self.now())
     }
+
+    /// The IdP's current time in milliseconds since the Unix epoch (for rules finer than a
+    /// second, such as the device flow's poll interval).
+    pub(crate) fn unix_millis(&self) -> i64 {
+        match self.now().duration_since(UNIX_EPOCH) {
+            Ok(since) => i64::try_from(since.as_millis()).unwrap_or(i64::MAX),
+            Err(before) => -i64::try_from(before.duration().as_millis()).unwrap_or(i64::MAX),
+        }
+    }
 }
 
 /// The real (unshifted) time in seconds since the Unix epoch.

@@ -92,6 +92,11 @@ impl DataDir {
         self.root.join("authorization-codes.json")
     }
 
+    /// Device codes of the device flow, by digest (see `device_code`).
+    pub(crate) fn device_codes_path(&self) -> PathBuf {
+        self.root.join("device-codes.json")
+    }
+
     /// Takes the directory lock, waiting for other processes to release it.
     ///
     /// Hold it across read-modify-write cycles of the JSON stores; readers do not need it

@@ -1,6 +1,7 @@
 //! tapgate-devidp: a small, real OIDC provider speaking the Auth0 Native Passkeys dialect and
 //! the browser sign-in of native apps (authorization code + PKCE, RFC 8252) with a WebAuthn
-//! sign-in page (docs/idp-wire-contract.md), for Tapgate demos and tests.
+//! sign-in page, and the device authorization grant (RFC 8628) with a WebAuthn verification
+//! page (docs/idp-wire-contract.md), for Tapgate demos and tests.
 //!
 //! It serves HTTPS on loopback with its own CA, signs ES256 tokens, verifies security-key
 //! assertions with webauthn-rs and keeps its state in a data directory, so other processes
@@ -22,26 +23,32 @@
 //! - `redirect_uri`: loopback redirect URIs of native clients (RFC 8252 7.3).
 //! - `pkce`: S256 challenges and verifiers (RFC 7636), compared in constant time.
 //! - `auth_code`: authorization codes, stored hashed, single use, 60 s on the IdP clock.
+//! - `user_code`: device-flow user codes (`XXXX-XXXX`, unambiguous letters, typed loosely).
+//! - `device_code`: device codes, stored hashed, single use, 10 min on the IdP clock, with
+//!   the person's answer and the `slow_down` bookkeeping.
 //! - `tokens`: minting the access and ID tokens.
 //! - `refresh`: refresh tokens, stored hashed, rotated on use, revocable.
 //! - `enroll`: [`enroll`], registration ceremonies with a soft key or a USB key.
 //! - `export`: [`export_credentials`], a soft key's credentials for a WebDriver virtual
 //!   authenticator.
 //! - `server`: [`IdpServer`] / [`serve`], routes (`server::discovery`, `server::challenge`,
-//!   `server::token` with `server::code_grant`, `server::revoke`, `server::authorize`,
-//!   `server::browser_sign_in`, `server::sign_in_page`), request bodies, JSON errors and the
-//!   `Date` header.
+//!   `server::token` with `server::code_grant` and `server::device_grant`, `server::revoke`,
+//!   `server::authorize`, `server::browser_sign_in`, `server::device_authorization`,
+//!   `server::device_sign_in`, `server::key_ceremony` (shared by both pages),
+//!   `server::sign_in_page`), request bodies, JSON errors and the `Date` header.
 //!
 //! # Data directory
 //!
 //! `ca.pem` (trust this), `ca-key.pem`, `server.pem`, `server-key.pem`, `issuer`,
-//! `users.json`, `signing-keys.json`, `refresh-tokens.json`, `authorization-codes.json`, `.lock`. Everything secret is
+//! `users.json`, `signing-keys.json`, `refresh-tokens.json`, `authorization-codes.json`,
+//! `device-codes.json`, `.lock`. Everything secret is
 //! mode 0600 and replaced atomically.
 
 mod auth_code;
 mod authorize_request;
 mod clock;
 mod data_dir;
+mod device_code;
 mod enroll;
 mod error;
 mod export;
@@ -54,6 +61,7 @@ mod refresh;
 mod server;
 mod tls;
 mod tokens;
+mod user_code;
 mod users;
 
 pub use data_dir::DataDir;

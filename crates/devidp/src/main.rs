@@ -80,6 +80,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clock_offset_secs: args.clock_offset,
         clock_file: args.clock_file,
         client_id: args.client_id,
+        device_interval: args.device_interval,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

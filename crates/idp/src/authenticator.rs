@@ -10,7 +10,7 @@ use url::Url;
 use webauthn_authenticator_rs::error::{CtapError, WebauthnCError};
 use webauthn_rs_proto::{PublicKeyCredential, RequestChallengeResponse};
 
-use crate::{BrowserRequest, IdpError};
+use crate::{BrowserRequest, DeviceRequest, IdpError};
 
 /// Which kind of key signs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +62,12 @@ pub trait Prompt: Send + Sync {
     /// it ("Finish signing in in your browser"; a terminal prints the URL, for SSH sessions
     /// where no browser opens). Called just before the `BrowserOpener`. Must not block.
     fn browser_sign_in(&self, _request: &BrowserRequest) {}
+
+    /// A device sign-in (RFC 8628) is waiting for the person to type `request.user_code` at
+    /// `request.verification_uri` on another device: show both (a terminal also prints a QR
+    /// code of `verification_uri_complete` when there is one). Called once, before polling
+    /// starts. Must not block.
+    fn device_sign_in(&self, _request: &DeviceRequest) {}
 
     /// Completes when the person cancels a sign-in that waits on them elsewhere (the browser
     /// page): the wait then ends at once with [`IdpError::Cancelled`]. By default it never does

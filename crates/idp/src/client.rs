@@ -1,6 +1,6 @@
 //! `IdpClient`: one configured IdP, its HTTPS client, cached discovery, and the two things the
-//! rest of Tapgate asks of it — a sign-in (a key tap, or the IdP's page in the browser, as the
-//! table's `flow` says), and a refresh.
+//! rest of Tapgate asks of it — a sign-in (a key tap, the IdP's page in the browser, or a code
+//! typed on another device, as the table's `flow` says), and a refresh.
 
 use std::sync::Arc;
 
@@ -13,7 +13,8 @@ use crate::discovery::{Discovery, discover};
 use crate::http::IdpHttp;
 use crate::token::{for_database, token_set};
 use crate::{
-    Authenticator, BrowserSettings, ClockSkew, IdpError, Prompt, TokenSet, TouchRequest, auth0, browser,
+    Authenticator, BrowserSettings, ClockSkew, DeviceSettings, IdpError, Prompt, TokenSet, TouchRequest,
+    auth0, browser, device,
 };
 
 /// The client of one configured IdP. Cheap to clone: clones share the HTTP connection pool,
@@ -23,6 +24,8 @@ pub struct IdpClient {
     inner: Arc<Inner>,
     /// How this program opens a browser; `None`: it cannot do `flow = "browser"`.
     browser: Option<Arc<BrowserSettings>>,
+    /// How the device flow waits between polls.
+    device: Arc<DeviceSettings>,
 }
 
 struct Inner {
@@ -49,7 +52,14 @@ impl IdpClient {
         Ok(IdpClient {
             inner: Arc::new(Inner { config: config.clone(), http, discovery: OnceCell::new(), clock }),
             browser: None,
+            device: Arc::new(DeviceSettings::default()),
         })
+    }
+
+    /// How the device flow polls; only tests change the default (see [`DeviceSettings`]).
+    pub fn with_device(mut self, settings: DeviceSettings) -> IdpClient {
+        self.device = Arc::new(settings);
+        self
     }
 
     /// Lets `sign_in` do `flow = "browser"`: how to open the browser and how long to wait for it.
@@ -72,9 +82,7 @@ impl IdpClient {
                 self.sign_in(authenticator, prompt).await
             }
             Flow::Browser => self.sign_in_with_browser(prompt).await,
-            Flow::Device => {
-                Err(IdpError::FlowNotSupported { idp: self.inner.config.name.clone(), flow: "device".into() })
-            }
+            Flow::Device => self.sign_in_with_device(prompt).await,
         }
     }
 
@@ -93,7 +101,8 @@ impl IdpClient {
     /// `passkey`: discovery, a challenge for the configured user, the WebAuthn ceremony with
     /// `authenticator` on a blocking thread, then the WebAuthn grant at the token endpoint.
     /// `browser`: the IdP's page through the opener given to [`IdpClient::with_browser`]
-    /// (`authenticator` is not used; `prompt` shows the URL). `device`: not supported yet.
+    /// (`authenticator` is not used; `prompt` shows the URL). `device`: as
+    /// [`IdpClient::sign_in_with_device`].
     pub async fn sign_in(
         &self,
         authenticator: Arc<dyn Authenticator>,
@@ -104,10 +113,20 @@ impl IdpClient {
             // The only dialect so far; a new `Dialect` variant makes this stop compiling, on purpose.
             Flow::Passkey(Dialect::Auth0) => self.sign_in_with_passkey(authenticator, prompt).await,
             Flow::Browser => self.sign_in_with_browser(prompt).await,
-            Flow::Device => {
-                Err(IdpError::FlowNotSupported { idp: config.name.clone(), flow: "device".into() })
-            }
+            Flow::Device => self.sign_in_with_device(prompt).await,
         }
+    }
+
+    /// The device sign-in (RFC 8628) whatever the table's `flow` says (`tapgate login
+    /// --device`): `prompt` shows the verification URI and the user code, then the client polls
+    /// the token endpoint until the person has confirmed at the IdP, refused, or the code
+    /// expired. Fails with [`IdpError::NoDeviceFlow`] when the IdP's discovery document names
+    /// no `device_authorization_endpoint`. Cancel by dropping the future.
+    pub async fn sign_in_with_device(&self, prompt: Arc<dyn Prompt>) -> Result<TokenSet, IdpError> {
+        let config = &self.inner.config;
+        let discovery = self.discovery().await?;
+        let clock = self.inner.clock.as_ref();
+        device::sign_in(&self.inner.http, discovery, config, clock, &self.device, prompt.as_ref()).await
     }
 
     /// The Auth0 Native Passkeys sign-in (docs/idp-wire-contract.md).

@@ -29,6 +29,15 @@ pub(crate) struct Discovery {
     pub(crate) id_token_algs: Vec<CoreJwsSigningAlgorithm>,
     /// RFC 7009 token revocation (RFC 8414 `revocation_endpoint`), when the IdP has one.
     pub(crate) revocation_endpoint: Option<Url>,
+    /// RFC 8628 §4 `device_authorization_endpoint`, when the IdP offers the device flow.
+    pub(crate) device_authorization_endpoint: Option<Url>,
+}
+
+/// The members of the document openidconnect's core metadata has no field for.
+#[derive(serde::Deserialize)]
+struct ExtraMetadata {
+    #[serde(default)]
+    device_authorization_endpoint: Option<Url>,
 }
 
 impl Discovery {
@@ -90,6 +99,8 @@ pub(crate) async fn discover(http: &IdpHttp, config: &IdpConfig) -> Result<Disco
         .and_then(|doc| doc.get("revocation_endpoint")?.as_str().map(str::to_string))
         .and_then(|text| Url::parse(&text).ok())
         .filter(|url| url.scheme() == "https");
+    let extra: ExtraMetadata =
+        serde_json::from_slice(&response.body).map_err(|err| bad(format!("unreadable JSON: {err}")))?;
     Ok(Discovery {
         token_endpoint,
         grant_types,
@@ -97,6 +108,7 @@ pub(crate) async fn discover(http: &IdpHttp, config: &IdpConfig) -> Result<Disco
         jwks_uri,
         id_token_algs,
         revocation_endpoint,
+        device_authorization_endpoint: extra.device_authorization_endpoint,
     })
 }
 
@@ -134,6 +146,7 @@ mod tests {
             jwks_uri: url.clone(),
             id_token_algs: vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
             revocation_endpoint: None,
+            device_authorization_endpoint: None,
         };
         assert!(open.may_support_grant("refresh_token"));
         let listed = Discovery { grant_types: Some(vec!["authorization_code".into()]), ..open };

@@ -95,10 +95,6 @@ pub enum IdpError {
     #[error("a passkey sign-in to {idp} needs username in [idp.{idp}]")]
     NoUsername { idp: String },
 
-    /// `flow` names a sign-in this build cannot do yet.
-    #[error("flow = \"{flow}\" of [idp.{idp}] is not supported yet: use flow = \"browser\"")]
-    FlowNotSupported { idp: String, flow: String },
-
     /// A browser sign-in was asked of a client that was given no way to open a browser.
     #[error(
         "this program cannot open a browser for the sign-in to {idp} (flow = \"browser\"): use another flow"
@@ -143,6 +139,30 @@ pub enum IdpError {
     /// The ID token failed a check of OIDC Core §3.1.3.7 (signature, iss, aud, azp, nonce, exp).
     #[error("the ID token from {idp} failed its checks: {reason}")]
     IdTokenRejected { idp: String, reason: String },
+
+    /// The IdP offers no device sign-in (RFC 8628): no `device_authorization_endpoint`.
+    #[error(
+        "the IdP {idp} offers no device sign-in (its discovery document has no device_authorization_endpoint): use flow = \"browser\""
+    )]
+    NoDeviceFlow { idp: String },
+
+    /// The device authorization endpoint refused to start a device sign-in (RFC 8628 §3.2).
+    #[error(
+        "the IdP {idp} would not start a device sign-in ({description}): check that client_id {client_id} may use the device flow"
+    )]
+    DeviceFlowRefused { idp: String, client_id: String, description: String },
+
+    /// The IdP says the device code expired before the person confirmed it (`expired_token`).
+    #[error("the code for {idp} expired before it was confirmed; run it again")]
+    DeviceCodeExpired { idp: String },
+
+    /// The person (or the IdP) refused the device sign-in (`access_denied`).
+    #[error("the sign-in to {idp} was refused at the IdP")]
+    DeviceAccessDenied { idp: String },
+
+    /// The device code's own lifetime (`expires_in`) ran out while polling.
+    #[error("the code for {idp} was not confirmed within {seconds} s; run it again")]
+    DeviceCodeTimedOut { idp: String, seconds: u64 },
 
     /// The IdP answered something this client does not understand.
     #[error("the IdP {idp} answered {status} to {endpoint}: {detail}")]

@@ -1,14 +1,17 @@
 //! Tapgate's IdP client: OIDC discovery, sign-in (a FIDO2 key tap through the IdP's passkey API,
-//! or the IdP's page in the browser), refresh,
+//! the IdP's page in the browser, or a code typed on another device), refresh,
 //! clock-skew measurement, and the security-key / software-key authenticators.
 //!
 //! # Layout
 //!
-//! - `client`: [`IdpClient`], one per configured IdP: `sign_in`, `refresh` and `revoke`.
+//! - `client`: [`IdpClient`], one per configured IdP: `sign_in`, `sign_in_with_device`,
+//!   `refresh` and `revoke`.
 //! - `discovery`: OpenID Connect Discovery, parsed and validated with `openidconnect`.
 //! - `browser`: browser sign-in (RFC 8252, code + PKCE): the [`BrowserOpener`] seam,
 //!   `authorize` (the URL), `callback` (the redirect, sans IO), `listener` (the loopback port),
 //!   `exchange` (the code grant), `id_token` (OIDC Core §3.1.3.7 checks).
+//! - `device`: device sign-in (RFC 8628): `authorization` (the device and user codes),
+//!   `schedule` (when to poll), `answer` (what a poll means), the loop on tokio time.
 //! - `auth0`: the Auth0 Native Passkeys dialect: challenge, WebAuthn grant, refresh grant, and
 //!   their JSON shapes.
 //! - `http`: the HTTPS client (trust roots, timeouts, redirects), `Date` capture, transport/TLS
@@ -28,6 +31,7 @@ mod authenticator;
 mod browser;
 mod claims;
 mod client;
+mod device;
 mod discovery;
 mod error;
 mod http;
@@ -42,6 +46,7 @@ pub use authenticator::{Authenticator, KeyKind, Prompt, TouchRequest, authentica
 pub use browser::{BrowserOpener, BrowserRequest, BrowserSettings, DEFAULT_CALLBACK_TIMEOUT};
 pub use claims::{Claims, decode_claims};
 pub use client::IdpClient;
+pub use device::{DeviceRequest, DeviceSettings};
 pub use error::IdpError;
 pub use skew::ClockSkew;
 pub use token::TokenSet;

@@ -255,3 +255,299 @@ async fn clock_skew_is_measured_from_date_headers() {
     let remaining = tokens.expires_at - tokens.skew.idp_now(&SystemClock);
     assert!((880..=900).contains(&remaining), "{remaining}");
 }
+
+/// The device flow (RFC 8628) against the dev IdP: the client polls while a "person" answers
+/// on the verification page over HTTP, approving with the soft key the way the page's script
+/// would (`/device/challenge`, `navigator.credentials.get()`, `/device/assertion`).
+mod device {
+    use std::sync::Mutex;
+
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::{Value, json};
+    use tapgate_idp::DeviceRequest;
+    use tokio::sync::mpsc;
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_authenticator_rs::softtoken::SoftTokenFile;
+    use webauthn_rs_proto::RequestChallengeResponse;
+
+    use super::*;
+
+    /// Hands what the flow shows to the test's "person".
+    struct DevicePrompt {
+        shown: mpsc::UnboundedSender<DeviceRequest>,
+        finished: Mutex<usize>,
+    }
+
+    impl Prompt for DevicePrompt {
+        fn touch_key(&self, _request: &TouchRequest) {}
+        fn request_pin(&self, _request: &TouchRequest) -> Option<String> {
+            None
+        }
+        fn device_sign_in(&self, request: &DeviceRequest) {
+            let _ = self.shown.send(request.clone());
+        }
+        fn finished(&self) {
+            *self.finished.lock().expect("lock") += 1;
+        }
+    }
+
+    /// What the person does on the verification page.
+    #[derive(Clone, Copy)]
+    enum Person {
+        Approves,
+        Denies,
+        /// Waits while the IdP's clock runs past the code's ten minutes.
+        LetsItExpire,
+    }
+
+    fn browser(idp: &DevIdp) -> reqwest::Client {
+        let pem = std::fs::read(idp.data.path().join("ca.pem")).expect("ca");
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("pem"))
+            .build()
+            .expect("client")
+    }
+
+    async fn post(browser: &reqwest::Client, url: String, body: Value) -> Value {
+        let response = browser.post(url).json(&body).send().await.expect("post");
+        assert!(response.status().is_success(), "{}", response.status());
+        response.json().await.expect("json")
+    }
+
+    /// Signs `options` with the soft key, as the page's script hands the assertion over.
+    fn assertion(key: &Path, origin: &str, options: &Value) -> Value {
+        let mut public_key = options.clone();
+        let members = public_key.as_object_mut().expect("object");
+        members.entry("allowCredentials").or_insert_with(|| json!([]));
+        members.entry("userVerification").or_insert_with(|| json!("preferred"));
+        let challenge: RequestChallengeResponse =
+            serde_json::from_value(json!({ "publicKey": public_key })).expect("challenge");
+        let file = std::fs::OpenOptions::new().read(true).write(true).open(key).expect("key file");
+        let mut token = SoftTokenFile::open(file).expect("soft key");
+        let credential =
+            token.do_authentication(Url::parse(origin).expect("origin"), challenge).expect("signed");
+        json!({
+            "id": credential.id,
+            "rawId": URL_SAFE_NO_PAD.encode(&credential.raw_id),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": URL_SAFE_NO_PAD.encode(&credential.response.client_data_json),
+                "authenticatorData": URL_SAFE_NO_PAD.encode(&credential.response.authenticator_data),
+                "signature": URL_SAFE_NO_PAD.encode(&credential.response.signature),
+            },
+        })
+    }
+
+    /// The data-request id of the verification page.
+    fn request_id(page: &str) -> String {
+        let start = page.find("data-request=\"").expect("data-request") + "data-request=\"".len();
+        let end = page[start..].find('"').expect("end");
+        page[start..start + end].to_string()
+    }
+
+    /// Runs a device sign-in for alice while `person` answers; returns the result and what was shown.
+    async fn run(
+        person: Person,
+        clock_file: Option<&Path>,
+        idp: &DevIdp,
+        key: &Path,
+    ) -> (Result<tapgate_idp::TokenSet, IdpError>, DeviceRequest, usize) {
+        let config = IdpConfig { flow: Flow::Device, ..idp.config("alice@example.com", key) };
+        let (sender, mut shown) = mpsc::unbounded_channel();
+        let prompt = Arc::new(DevicePrompt { shown: sender, finished: Mutex::new(0) });
+        let client = IdpClient::new(&config, SystemClock::shared()).expect("client");
+        let unused = authenticator_for(&config.authenticator).expect("soft");
+        let sign_in = client.sign_in(unused, prompt.clone());
+        tokio::pin!(sign_in);
+
+        let request = tokio::select! {
+            request = shown.recv() => request,
+            _ = &mut sign_in => None,
+        }
+        .expect("the code was shown before the sign-in ended");
+        let browser = browser(idp);
+        let issuer = idp.issuer.clone();
+        let key = key.to_path_buf();
+        let (shown_request, clock_file) = (request.clone(), clock_file.map(Path::to_path_buf));
+        let answer = async move {
+            let page_url = shown_request.verification_uri_complete.clone().expect("complete URI");
+            let page = browser.get(page_url).send().await.expect("page").text().await.expect("text");
+            let id = request_id(&page);
+            let code = shown_request.user_code.clone();
+            match person {
+                Person::Approves => {
+                    let options = post(
+                        &browser,
+                        format!("{issuer}/device/challenge"),
+                        json!({ "request": id, "user_code": code, "username": "alice@example.com" }),
+                    )
+                    .await;
+                    let credential = assertion(&key, &issuer, &options["publicKey"]);
+                    post(
+                        &browser,
+                        format!("{issuer}/device/assertion"),
+                        json!({ "request": id, "credential": credential }),
+                    )
+                    .await;
+                }
+                Person::Denies => {
+                    post(
+                        &browser,
+                        format!("{issuer}/device/cancel"),
+                        json!({ "request": id, "user_code": code }),
+                    )
+                    .await;
+                }
+                Person::LetsItExpire => {
+                    std::fs::write(clock_file.expect("clock file"), "601").expect("shift the IdP clock");
+                }
+            }
+        };
+        let (result, ()) = tokio::join!(sign_in, answer);
+        let finished = *prompt.finished.lock().expect("lock");
+        (result, request, finished)
+    }
+
+    fn enrolled(extra: &[&str]) -> (DevIdp, tempfile::TempDir, PathBuf) {
+        let idp = DevIdp::start(extra);
+        let keys = tempfile::tempdir().expect("tempdir");
+        let key = keys.path().join("alice.key");
+        idp.enroll("alice@example.com", "dba,dev", &key);
+        (idp, keys, key)
+    }
+
+    #[tokio::test]
+    async fn a_device_sign_in_approved_with_a_key_gives_checked_tokens() {
+        let (idp, _keys, key) = enrolled(&["--device-interval", "1s"]);
+        let (result, shown, finished) = run(Person::Approves, None, &idp, &key).await;
+        let tokens = result.expect("signed in");
+        assert_eq!(tokens.claims.iss, idp.issuer);
+        assert_eq!(tokens.claims.aud, vec!["postgres".to_string()]);
+        assert_eq!(tokens.claims.groups, vec!["dba".to_string(), "dev".to_string()]);
+        assert!(tokens.id_token.is_some() && tokens.refresh_token.is_some());
+        assert_eq!(finished, 1, "the prompt was closed once");
+        assert_eq!(shown.idp, "corp");
+        assert_eq!(shown.verification_uri.as_str(), format!("{}/device", idp.issuer));
+        assert_eq!(shown.user_code.len(), 9);
+        assert_eq!(shown.expires_in, std::time::Duration::from_secs(600));
+
+        // The refresh token of a device sign-in refreshes like any other.
+        let client =
+            IdpClient::new(&idp.config("alice@example.com", &key), SystemClock::shared()).expect("client");
+        let refreshed =
+            client.refresh(tokens.refresh_token.as_ref().expect("refresh")).await.expect("refresh");
+        assert_eq!(refreshed.claims.sub, tokens.claims.sub);
+
+        // token = "id": the checked ID token goes to the database.
+        let config = IdpConfig { token: TokenChoice::Id, ..idp.config("alice@example.com", &key) };
+        let (sender, mut shown) = mpsc::unbounded_channel();
+        let prompt = Arc::new(DevicePrompt { shown: sender, finished: Mutex::new(0) });
+        let client = IdpClient::new(&config, SystemClock::shared()).expect("client");
+        // The table says passkey; the caller asks for the device flow (`tapgate login --device`).
+        let sign_in = client.sign_in_with_device(prompt);
+        let approve = async {
+            let request = shown.recv().await.expect("shown");
+            let browser = browser(&idp);
+            let page = browser
+                .get(request.verification_uri.clone())
+                .send()
+                .await
+                .expect("page")
+                .text()
+                .await
+                .expect("text");
+            let id = request_id(&page);
+            let typed = request.user_code.replace('-', "").to_lowercase();
+            let options = post(
+                &browser,
+                format!("{}/device/challenge", idp.issuer),
+                json!({ "request": id, "user_code": typed, "username": "alice@example.com" }),
+            )
+            .await;
+            let credential = assertion(&key, &idp.issuer, &options["publicKey"]);
+            post(
+                &browser,
+                format!("{}/device/assertion", idp.issuer),
+                json!({ "request": id, "credential": credential }),
+            )
+            .await;
+        };
+        let (result, ()) = tokio::join!(sign_in, approve);
+        let tokens = result.expect("signed in with the device flow");
+        assert_eq!(tokens.claims.aud, vec!["tapgate".to_string()], "the ID token's audience is the client");
+        assert_eq!(
+            tokens.access_token.expose_secret(),
+            tokens.id_token.as_ref().expect("id").expose_secret()
+        );
+    }
+
+    #[tokio::test]
+    async fn deny_on_the_page_is_refused_in_words() {
+        let (idp, _keys, key) = enrolled(&["--device-interval", "1s"]);
+        let (result, _, finished) = run(Person::Denies, None, &idp, &key).await;
+        let err = result.expect_err("denied");
+        assert!(matches!(err, IdpError::DeviceAccessDenied { .. }), "{err}");
+        assert_eq!(err.to_string(), "the sign-in to corp was refused at the IdP");
+        assert_eq!(finished, 1);
+    }
+
+    #[tokio::test]
+    async fn a_code_left_to_expire_on_the_idp_clock_says_run_it_again() {
+        let clock = tempfile::tempdir().expect("tempdir");
+        let clock_file = clock.path().join("shift");
+        std::fs::write(&clock_file, "0").expect("clock file");
+        let clock_arg = clock_file.to_str().expect("utf-8 path");
+        let (idp, _keys, key) = enrolled(&["--device-interval", "1s", "--clock-file", clock_arg]);
+        let (result, _, _) = run(Person::LetsItExpire, Some(&clock_file), &idp, &key).await;
+        let err = result.expect_err("expired");
+        assert!(matches!(err, IdpError::DeviceCodeExpired { .. }), "{err}");
+        assert_eq!(err.to_string(), "the code for corp expired before it was confirmed; run it again");
+    }
+
+    #[tokio::test]
+    async fn polling_faster_than_the_idp_asks_is_slowed_down_and_still_signs_in() {
+        let (idp, _keys, key) = enrolled(&["--device-interval", "1s"]);
+        let config = IdpConfig { flow: Flow::Device, ..idp.config("alice@example.com", &key) };
+        // Every 100 ms against an interval of 1 s: the IdP answers slow_down, the client
+        // adds 5 units (500 ms) each time until it is slow enough.
+        let client = IdpClient::new(&config, SystemClock::shared()).expect("client").with_device(
+            tapgate_idp::DeviceSettings::new().time_unit_for_tests(std::time::Duration::from_millis(100)),
+        );
+        let (sender, mut shown) = mpsc::unbounded_channel();
+        let prompt = Arc::new(DevicePrompt { shown: sender, finished: Mutex::new(0) });
+        let started = std::time::Instant::now();
+        let sign_in = client.sign_in_with_device(prompt);
+        let approve = async {
+            let request = shown.recv().await.expect("shown");
+            // Let a few polls go by first.
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            let browser = browser(&idp);
+            let page = browser
+                .get(request.verification_uri_complete.clone().expect("complete"))
+                .send()
+                .await
+                .expect("page")
+                .text()
+                .await
+                .expect("text");
+            let id = request_id(&page);
+            let options = post(
+                &browser,
+                format!("{}/device/challenge", idp.issuer),
+                json!({ "request": id, "user_code": request.user_code, "username": "alice@example.com" }),
+            )
+            .await;
+            let credential = assertion(&key, &idp.issuer, &options["publicKey"]);
+            post(
+                &browser,
+                format!("{}/device/assertion", idp.issuer),
+                json!({ "request": id, "credential": credential }),
+            )
+            .await;
+        };
+        let (result, ()) = tokio::join!(sign_in, approve);
+        result.expect("signed in after slowing down");
+        assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    }
+}

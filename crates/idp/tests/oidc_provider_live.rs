@@ -421,3 +421,107 @@ async fn a_client_without_an_opener_says_so() {
         "this program cannot open a browser for the sign-in to corp (flow = \"browser\"): use another flow"
     );
 }
+
+/// The device flow (RFC 8628) against oidc-provider: the person opens
+/// `verification_uri_complete` in the reqwest "browser", confirms the code, signs in and
+/// consents on the development pages; the client polls at the IdP's own interval.
+mod device {
+    use tapgate_idp::DeviceRequest;
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    struct DevicePrompt(mpsc::UnboundedSender<DeviceRequest>);
+
+    impl Prompt for DevicePrompt {
+        fn touch_key(&self, _request: &TouchRequest) {}
+        fn request_pin(&self, _request: &TouchRequest) -> Option<String> {
+            None
+        }
+        fn device_sign_in(&self, request: &DeviceRequest) {
+            let _ = self.0.send(request.clone());
+        }
+    }
+
+    /// `name="..." value="..."` pairs of the hidden inputs of `page`, and its form's action.
+    fn form_of(page: &str) -> (Option<String>, Vec<(String, String)>) {
+        let attribute = |tag: &str, name: &str| {
+            let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+            let end = tag[start..].find('"')?;
+            Some(tag[start..start + end].to_string())
+        };
+        let action = page.find("<form").and_then(|at| attribute(&page[at..], "action"));
+        let hidden = page
+            .split("<input")
+            .skip(1)
+            .filter(|tag| tag.contains(r#"type="hidden""#))
+            .filter_map(|tag| Some((attribute(tag, "name")?, attribute(tag, "value")?)))
+            .collect();
+        (action, hidden)
+    }
+
+    /// Plays the person from the complete verification URI to oidc-provider's success page.
+    async fn confirm(browser: reqwest::Client, url: Url) -> Result<(), String> {
+        let fail = |err: reqwest::Error| format!("{err:?}");
+        let mut response = browser.get(url).send().await.map_err(fail)?;
+        for _ in 0..8 {
+            let at = response.url().clone();
+            let page = response.text().await.map_err(fail)?;
+            response = if page.contains("<h1>Sign-in Success</h1>") {
+                return Ok(());
+            } else if page.contains(r#"name="prompt" value="login""#) {
+                let form = [("prompt", "login"), ("login", PERSON), ("password", "any")];
+                browser.post(at).form(&form).send().await.map_err(fail)?
+            } else if page.contains(r#"name="prompt" value="consent""#) {
+                browser.post(at).form(&[("prompt", "consent")]).send().await.map_err(fail)?
+            } else if page.contains("<form") {
+                // The code confirmation ("Continue") and the script-submitted callback forms.
+                let (action, hidden) = form_of(&page);
+                let action = at.join(&action.ok_or("no form action")?).map_err(|e| e.to_string())?;
+                browser.post(action).form(&hidden).send().await.map_err(fail)?
+            } else {
+                return Err(format!("unexpected page at {at}: {page}"));
+            };
+        }
+        Err("too many pages".to_string())
+    }
+
+    #[tokio::test]
+    async fn signs_in_with_a_code_confirmed_on_the_idps_pages() {
+        let idp = OidcProvider::start();
+        let config = IdpConfig { flow: Flow::Device, ..idp.config() };
+        let client = IdpClient::new(&config, SystemClock::shared()).expect("client");
+        let (sender, mut shown) = mpsc::unbounded_channel();
+        let unused =
+            authenticator_for(&AuthenticatorChoice::Soft(PathBuf::from("/nonexistent"))).expect("soft");
+        let sign_in = client.sign_in(unused, Arc::new(DevicePrompt(sender)));
+        let browser = idp.browser();
+        let person = async {
+            let request = shown.recv().await.expect("the code was shown");
+            assert_eq!(request.idp, "corp");
+            assert!(
+                request.verification_uri.as_str().starts_with(&idp.issuer),
+                "{}",
+                request.verification_uri
+            );
+            let complete =
+                request.verification_uri_complete.clone().expect("oidc-provider sends the complete URI");
+            confirm(browser, complete).await
+        };
+        let (result, confirmed) =
+            tokio::time::timeout(Duration::from_secs(60), async { tokio::join!(sign_in, person) })
+                .await
+                .expect("the device flow finished within a minute");
+        confirmed.expect("the person confirmed the code");
+        let tokens = result.expect("signed in");
+        let access = decode_claims(tokens.access_token.expose_secret()).expect("JWT access token");
+        assert_eq!(access.aud, vec![AUDIENCE.to_string()]);
+        assert_eq!(access.iss, idp.issuer);
+        assert_eq!(access.sub, PERSON);
+        assert_eq!(access.groups, vec!["dba".to_string(), "dev".to_string()]);
+        let id =
+            decode_claims(tokens.id_token.as_ref().expect("ID token").expose_secret()).expect("ID token");
+        assert_eq!(id.aud, vec!["tapgate".to_string()]);
+        assert!(tokens.refresh_token.is_some(), "offline_access gives a refresh token");
+    }
+}

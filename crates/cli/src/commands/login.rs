@@ -1,4 +1,5 @@
-//! `tapgate login [IDP]`: a valid session, from the cache, a refresh or a key tap.
+//! `tapgate login [IDP]`: a valid session, from the cache, a refresh or a key tap;
+//! `--device`: a new sign-in with the device flow (RFC 8628).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +14,13 @@ use crate::prompt::TerminalPrompt;
 pub async fn run(config: Option<PathBuf>, args: LoginArgs) -> anyhow::Result<ExitCode> {
     let engine = super::engine(config).await?;
     let printer = print_events(engine.subscribe());
-    let policy = if args.force { SignInPolicy::ForceTap } else { SignInPolicy::Reuse };
+    let policy = if args.device {
+        SignInPolicy::ForceDevice
+    } else if args.force {
+        SignInPolicy::ForceTap
+    } else {
+        SignInPolicy::Reuse
+    };
     let prompt = Arc::new(TerminalPrompt::default());
     let result = engine.session(args.idp.idp.as_deref(), prompt.clone(), policy).await;
     prompt.finished_now();

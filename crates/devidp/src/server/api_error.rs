@@ -42,6 +42,11 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", error.to_string())
     }
 
+    /// The OAuth `error` code.
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+
     pub(crate) fn description(&self) -> &str {
         &self.description
     }

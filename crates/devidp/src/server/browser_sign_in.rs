@@ -10,17 +10,14 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use uuid::Uuid;
-use webauthn_rs::prelude::{PublicKeyCredential, SecurityKeyAuthentication};
 
 use super::api_error::ApiError;
 use super::body::OAuthBody;
+use super::key_ceremony::{self, KeyCeremony};
 use super::{IdpState, blocking};
 use crate::auth_code::{self, CODE_TTL_SECS, CodeRecord};
 use crate::authorize_request::{AuthorizeRequest, error_redirect};
-use crate::passkey::refusal_reason;
 use crate::redirect_uri::with_params;
-use crate::users::{Users, record_authentication};
 
 /// How long a sign-in page stays usable.
 pub(super) const SIGN_IN_TTL_SECS: i64 = 600;
@@ -29,13 +26,7 @@ pub(super) const SIGN_IN_TTL_SECS: i64 = 600;
 pub(crate) struct BrowserSignIn {
     pub(super) request: AuthorizeRequest,
     /// Set by `/authorize/challenge`, used up by `/authorize/assertion`.
-    pub(super) ceremony: Option<BrowserCeremony>,
-}
-
-pub(crate) struct BrowserCeremony {
-    sub: Uuid,
-    user_name: String,
-    state: SecurityKeyAuthentication,
+    pub(super) ceremony: Option<KeyCeremony>,
 }
 
 pub(crate) async fn challenge(
@@ -78,29 +69,7 @@ fn start(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
     let (mut sign_in, expires_at) = state.browser_sign_ins.take(&id, now).ok_or_else(expired)?;
 
     // Whatever goes wrong here, the page may try again with another name.
-    let started = (|| {
-        let users = Users::load(&state.data).map_err(ApiError::server)?;
-        let user = users.by_name(&username).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "user_not_found",
-                format!("no user named {}", username.trim()),
-            )
-        })?;
-        let keys = user.security_keys();
-        if keys.is_empty() {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "no_credentials",
-                format!("{} has no registered security key", user.name),
-            ));
-        }
-        let (challenge, ceremony) = state
-            .webauthn
-            .start_securitykey_authentication(&keys)
-            .map_err(|e| ApiError::server(crate::Error::Webauthn(e)))?;
-        Ok((challenge, BrowserCeremony { sub: user.sub, user_name: user.name.clone(), state: ceremony }))
-    })();
+    let started = key_ceremony::begin(state, &username);
     let result = started.map(|(challenge, ceremony)| {
         sign_in.ceremony = Some(ceremony);
         challenge
@@ -123,7 +92,7 @@ fn finish(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
         retry(request);
         return Err(ApiError::invalid_request("ask /authorize/challenge for a challenge first"));
     };
-    let verified = verify(state, body, &ceremony);
+    let verified = key_ceremony::verify(state, body, &ceremony);
     if let Err(refusal) = verified {
         tracing::warn!(user = %ceremony.user_name, outcome = %"refused", reason = %refusal.description(), "browser sign-in");
         retry(request);
@@ -155,41 +124,18 @@ fn finish(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
     Ok(redirect_to(with_params(&request.redirect_uri, &params).as_str()))
 }
 
-/// Checks the assertion in `body` against the ceremony, and saves the new counter.
-fn verify(state: &IdpState, body: &OAuthBody, ceremony: &BrowserCeremony) -> Result<(), ApiError> {
-    let assertion: PublicKeyCredential = serde_json::from_value(body.object("credential")?)
-        .map_err(|e| ApiError::invalid_request(format!("credential is not a WebAuthn assertion: {e}")))?;
-    let users = Users::load(&state.data).map_err(ApiError::server)?;
-    let user = users
-        .by_sub(ceremony.sub)
-        .ok_or_else(|| denied(format!("user {} no longer exists", ceremony.user_name)))?;
-    if !user.owns_credential(&assertion.raw_id) {
-        return Err(denied(format!("security key not registered for {}", user.name)));
-    }
-    let result =
-        state.webauthn.finish_securitykey_authentication(&assertion, &ceremony.state).map_err(|e| {
-            denied(format!("assertion refused: {}", refusal_reason(&e, &assertion, &state.origin)))
-        })?;
-    record_authentication(&state.data, user.sub, &result).map_err(ApiError::server)
-}
-
 fn redirect_to(location: &str) -> Response {
     no_store(Json(json!({ "redirect_to": location })))
 }
 
-fn no_store(body: impl IntoResponse) -> Response {
+pub(super) fn no_store(body: impl IntoResponse) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
-fn expired() -> ApiError {
+pub(super) fn expired() -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "sign_in_expired",
         "this sign-in page has expired: start the sign-in again from the application",
     )
-}
-
-/// 403 `access_denied`: the key did not prove who the person said they were.
-fn denied(description: String) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "access_denied", description)
 }

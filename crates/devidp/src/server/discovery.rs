@@ -7,6 +7,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::api_error::ApiError;
+use super::device_grant::DEVICE_GRANT;
 use super::{IdpState, blocking};
 use crate::keys::SigningKeys;
 
@@ -22,6 +23,7 @@ pub(crate) async fn openid_configuration(State(state): State<Arc<IdpState>>) -> 
         "token_endpoint": format!("{issuer}/oauth/token"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "device_authorization_endpoint": format!("{issuer}/oauth/device/code"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "code_challenge_methods_supported": ["S256"],
@@ -30,7 +32,7 @@ pub(crate) async fn openid_configuration(State(state): State<Arc<IdpState>>) -> 
         "id_token_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
-        "grant_types_supported": ["authorization_code", "refresh_token", WEBAUTHN_GRANT],
+        "grant_types_supported": ["authorization_code", "refresh_token", DEVICE_GRANT, WEBAUTHN_GRANT],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": [
             "iss", "aud", "azp", "sub", "iat", "nbf", "exp", "jti", "nonce",

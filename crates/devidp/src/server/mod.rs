@@ -8,7 +8,11 @@ mod browser_sign_in;
 mod challenge;
 mod code_grant;
 mod date_header;
+mod device_authorization;
+mod device_grant;
+mod device_sign_in;
 mod discovery;
+mod key_ceremony;
 mod revoke;
 mod sign_in_page;
 mod token;
@@ -35,6 +39,7 @@ use crate::passkey::{PendingCeremonies, relying_party};
 use crate::pending::Pending;
 use api_error::ApiError;
 use browser_sign_in::BrowserSignIn;
+use device_sign_in::DeviceSignIn;
 
 /// Where the server listens unless told otherwise.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8443);
@@ -59,10 +64,14 @@ pub struct ServeOptions {
     pub clock_file: Option<PathBuf>,
     /// The one OAuth client accepted (`--client-id`).
     pub client_id: String,
+    /// How long device-flow clients must wait between polls (`--device-interval`, RFC 8628
+    /// §3.2 `interval`, whole seconds, at least one).
+    pub device_interval: Duration,
 }
 
 impl ServeOptions {
-    /// Defaults: 127.0.0.1:8443, 15 min tokens, 8 h refresh, no offset, client `tapgate`.
+    /// Defaults: 127.0.0.1:8443, 15 min tokens, 8 h refresh, no offset, client `tapgate`,
+    /// device polls 5 s apart.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -72,6 +81,7 @@ impl ServeOptions {
             clock_offset_secs: 0,
             clock_file: None,
             client_id: "tapgate".to_owned(),
+            device_interval: Duration::from_secs(5),
         }
     }
 }
@@ -108,6 +118,10 @@ pub(crate) struct IdpState {
     pub(crate) ceremonies: PendingCeremonies,
     /// Sign-in pages served by `/authorize` and not yet finished.
     pub(crate) browser_sign_ins: Pending<BrowserSignIn>,
+    /// Verification pages served by `/device` and not yet answered.
+    pub(crate) device_sign_ins: Pending<DeviceSignIn>,
+    /// The device flow's poll interval in seconds.
+    pub(crate) device_interval_secs: i64,
 }
 
 impl IdpState {
@@ -156,6 +170,8 @@ impl IdpServer {
             refresh_ttl: options.refresh_ttl,
             ceremonies: PendingCeremonies::default(),
             browser_sign_ins: Pending::default(),
+            device_sign_ins: Pending::default(),
+            device_interval_secs: i64::try_from(options.device_interval.as_secs()).unwrap_or(i64::MAX).max(1),
         };
         Ok(Self { listener, local_addr, tls, state: Arc::new(state) })
     }
@@ -204,6 +220,11 @@ fn router(state: Arc<IdpState>) -> Router {
         .route("/authorize/challenge", post(browser_sign_in::challenge))
         .route("/authorize/assertion", post(browser_sign_in::assertion))
         .route("/authorize/cancel", post(browser_sign_in::cancel))
+        .route("/device", get(device_sign_in::page))
+        .route("/device/challenge", post(device_sign_in::challenge))
+        .route("/device/assertion", post(device_sign_in::assertion))
+        .route("/device/cancel", post(device_sign_in::cancel))
+        .route("/oauth/device/code", post(device_authorization::device_authorization))
         .route("/passkey/challenge", post(challenge::challenge))
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(revoke::revoke))

@@ -1,5 +1,6 @@
-//! The HTML of the browser sign-in: the sign-in page (inline CSS and script, nothing
-//! loaded from elsewhere) and the error page shown when `/authorize` cannot redirect.
+//! The HTML of the IdP's own pages: the browser sign-in page, the device verification page
+//! (the same form and script with a code field; inline CSS and script, nothing loaded from
+//! elsewhere) and the error page shown when `/authorize` cannot redirect.
 //!
 //! Both are served with a Content-Security-Policy that allows only the exact inline style
 //! and script they carry (by SHA-256 hash), fetches to this origin, and no framing.
@@ -15,25 +16,79 @@ const SCRIPT: &str = include_str!("sign_in_page/sign_in.js");
 
 /// The sign-in page for the pending sign-in `request_id` of `client_id`.
 pub(super) fn sign_in(request_id: &str, client_id: &str, login_hint: Option<&str>) -> Response {
+    page(&Page {
+        title: "Sign in",
+        intro: format!("to <strong>{}</strong> with your security key", escape(client_id)),
+        endpoint: "/authorize",
+        request_id,
+        user_code: None,
+        login_hint,
+        go: "Use security key",
+        cancel: "Cancel",
+    })
+}
+
+/// The device verification page (RFC 8628 §3.3) for the pending page `request_id`, with the
+/// code prefilled when the person came from `verification_uri_complete`.
+pub(super) fn device(request_id: &str, user_code: Option<&str>) -> Response {
+    page(&Page {
+        title: "Sign in on another device",
+        intro: "Type the code the device shows, then approve with your security key. \
+                Deny if you did not start this sign-in."
+            .to_owned(),
+        endpoint: "/device",
+        request_id,
+        user_code: Some(user_code.unwrap_or_default()),
+        login_hint: None,
+        go: "Approve with security key",
+        cancel: "Deny",
+    })
+}
+
+/// What differs between the two pages.
+struct Page<'a> {
+    title: &'a str,
+    /// HTML, already escaped.
+    intro: String,
+    /// Where the script posts `challenge`, `assertion` and `cancel`.
+    endpoint: &'a str,
+    request_id: &'a str,
+    /// `Some`: the page asks for a user code (prefilled with this).
+    user_code: Option<&'a str>,
+    login_hint: Option<&'a str>,
+    go: &'a str,
+    cancel: &'a str,
+}
+
+fn page(page: &Page<'_>) -> Response {
+    let code_field = match page.user_code {
+        None => String::new(),
+        Some(code) => format!(
+            r#"<label for="user_code">Code</label>
+<input id="user_code" name="user_code" type="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required value="{}">
+"#,
+            escape(code)
+        ),
+    };
     let body = format!(
         r#"<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · Tapgate dev IdP</title>
+<title>{title} · Tapgate dev IdP</title>
 <style>{STYLE}</style>
 </head>
 <body>
 <main>
-<h1>Sign in</h1>
-<p class="sub">to <strong>{client}</strong> with your security key</p>
-<form id="sign-in" data-request="{request}" autocomplete="on">
-<label for="username">User name</label>
+<h1>{title}</h1>
+<p class="sub">{intro}</p>
+<form id="sign-in" data-request="{request}" data-endpoint="{endpoint}" autocomplete="on">
+{code_field}<label for="username">User name</label>
 <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus value="{hint}">
 <div class="actions">
-<button type="submit" id="go">Use security key</button>
-<button type="button" id="cancel" class="secondary">Cancel</button>
+<button type="submit" id="go">{go}</button>
+<button type="button" id="cancel" class="secondary">{cancel}</button>
 </div>
 </form>
 <p id="status" role="status" aria-live="polite"></p>
@@ -42,9 +97,13 @@ pub(super) fn sign_in(request_id: &str, client_id: &str, login_hint: Option<&str
 </body>
 </html>
 "#,
-        client = escape(client_id),
-        request = escape(request_id),
-        hint = escape(login_hint.unwrap_or_default()),
+        title = escape(page.title),
+        intro = page.intro,
+        request = escape(page.request_id),
+        endpoint = escape(page.endpoint),
+        hint = escape(page.login_hint.unwrap_or_default()),
+        go = escape(page.go),
+        cancel = escape(page.cancel),
     );
     html(StatusCode::OK, body, true)
 }

@@ -1,6 +1,6 @@
-//! `POST /oauth/token` (wire contract 4): the webauthn grant, the refresh_token grant and
-//! (in `code_grant`) the authorization_code grant, each logged as one line (user, grant,
-//! outcome, kid; never a token or code).
+//! `POST /oauth/token` (wire contract 4): the webauthn grant, the refresh_token grant,
+//! (in `code_grant`) the authorization_code grant and (in `device_grant`) the device_code
+//! grant, each logged as one line (user, grant, outcome, kid; never a token or code).
 
 use std::sync::Arc;
 
@@ -13,8 +13,9 @@ use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::api_error::ApiError;
 use super::body::OAuthBody;
+use super::device_grant::DEVICE_GRANT;
 use super::discovery::WEBAUTHN_GRANT;
-use super::{IdpState, blocking, code_grant};
+use super::{IdpState, blocking, code_grant, device_grant};
 use crate::authorize_request::DEFAULT_SCOPE;
 use crate::keys::SigningKeys;
 use crate::passkey::refusal_reason;
@@ -45,6 +46,7 @@ fn grant(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
         WEBAUTHN_GRANT => ("webauthn", webauthn_grant(state, body, &mut log)),
         "refresh_token" => ("refresh_token", refresh_grant(state, body, &mut log)),
         "authorization_code" => ("authorization_code", code_grant::redeem(state, body, &mut log)),
+        DEVICE_GRANT => ("device_code", device_grant::redeem(state, body, &mut log)),
         "" => ("-", Err(ApiError::invalid_request("grant_type is required"))),
         other => (
             "-",
@@ -52,7 +54,7 @@ fn grant(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
                 format!(
-                    "grant_type {other:?} is not supported: use authorization_code, {WEBAUTHN_GRANT} or refresh_token"
+                    "grant_type {other:?} is not supported: use authorization_code, {DEVICE_GRANT}, {WEBAUTHN_GRANT} or refresh_token"
                 ),
             )),
         ),
@@ -68,6 +70,11 @@ fn grant(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
                 "token issued"
             );
             Ok(issued.response)
+        }
+        // A device polling while the person is still at the page is not worth a warning.
+        Err(refusal) if matches!(refusal.code(), "authorization_pending" | "slow_down") => {
+            tracing::debug!(grant = %grant_name, outcome = %refusal.code(), "token not yet");
+            Err(refusal)
         }
         Err(refusal) => {
             tracing::warn!(

@@ -4,6 +4,7 @@
 mod browser_sign_in;
 mod cli;
 mod date_header;
+mod device_flow;
 mod discovery;
 mod export_credential;
 mod key_rotation;

@@ -16,7 +16,7 @@
 mod authorize;
 mod callback;
 mod exchange;
-mod id_token;
+pub(crate) mod id_token;
 mod listener;
 
 use std::sync::Arc;
@@ -32,6 +32,7 @@ use crate::http::IdpHttp;
 use crate::token::{for_database, token_set};
 use crate::{IdpError, Prompt, TokenSet};
 
+pub(crate) use authorize::resource_indicator;
 use authorize::{AuthorizationRequest, redirect_uri};
 use callback::Expected;
 use listener::CallbackListener;
@@ -154,7 +155,7 @@ pub(crate) async fn sign_in(
         jwks,
         discovery,
         config,
-        &request.nonce,
+        Some(&request.nonce),
         tokens.skew.idp_now(clock),
     )?;
     for_database(tokens, config)

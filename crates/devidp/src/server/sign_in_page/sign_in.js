@@ -1,8 +1,10 @@
 "use strict";
-// The sign-in page of the Tapgate dev IdP: asks /authorize/challenge for a WebAuthn
-// challenge for the user, runs navigator.credentials.get() and posts the assertion to
-// /authorize/assertion, which answers with where to send the browser (the client's
-// loopback redirect URI with a code, or with an error).
+// The sign-in pages of the Tapgate dev IdP (the browser sign-in at /authorize and the device
+// verification page at /device): asks ENDPOINT/challenge for a WebAuthn challenge for the
+// user, runs navigator.credentials.get() and posts the assertion to ENDPOINT/assertion. The
+// answer says where to send the browser (`redirect_to`: the client's loopback redirect URI
+// with a code or an error) or what to tell the person (`message`: the device page, where
+// nothing is sent anywhere). The page's user_code field, when it has one, goes along.
 (() => {
   const form = document.getElementById("sign-in");
   const input = document.getElementById("username");
@@ -10,6 +12,9 @@
   const cancel = document.getElementById("cancel");
   const status = document.getElementById("status");
   const request = form.dataset.request;
+  const endpoint = form.dataset.endpoint;
+  const userCode = document.getElementById("user_code");
+  const withCode = (body) => (userCode ? { ...body, user_code: userCode.value } : body);
 
   const fromB64url = (text) => {
     const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
@@ -26,6 +31,15 @@
     go.disabled = on;
     cancel.disabled = on;
     input.disabled = on;
+    if (userCode) userCode.disabled = on;
+  };
+  // Follow the IdP's answer: another page, or words on this one (the form stays disabled).
+  const follow = (answer) => {
+    if (answer.redirect_to) {
+      window.location.assign(answer.redirect_to);
+    } else {
+      show(answer.message || "Done.");
+    }
   };
   const post = async (path, body) => {
     const response = await fetch(path, {
@@ -45,7 +59,7 @@
     busy(true);
     try {
       show("Preparing the sign-in…");
-      const options = (await post("/authorize/challenge", { request, username: input.value })).publicKey;
+      const options = (await post(`${endpoint}/challenge`, withCode({ request, username: input.value }))).publicKey;
       options.challenge = fromB64url(options.challenge);
       for (const allowed of options.allowCredentials || []) {
         allowed.id = fromB64url(allowed.id);
@@ -54,7 +68,7 @@
       const credential = await navigator.credentials.get({ publicKey: options });
       show("Checking…");
       const response = credential.response;
-      const done = await post("/authorize/assertion", {
+      const done = await post(`${endpoint}/assertion`, {
         request,
         credential: {
           id: credential.id,
@@ -70,7 +84,7 @@
         },
       });
       show("Signed in. Returning to the application…");
-      window.location.assign(done.redirect_to);
+      follow(done);
     } catch (error) {
       show(
         error.name === "NotAllowedError"
@@ -85,7 +99,7 @@
   cancel.addEventListener("click", async () => {
     busy(true);
     try {
-      window.location.assign((await post("/authorize/cancel", { request })).redirect_to);
+      follow(await post(`${endpoint}/cancel`, withCode({ request })));
     } catch (error) {
       show(`Cannot cancel: ${error.message}`, true);
       busy(false);
