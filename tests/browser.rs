@@ -129,6 +129,22 @@ impl Browser {
         });
     }
 
+    /// Types `text` into the first element matching the CSS `selector`, replacing what it held.
+    pub fn fill_css(&self, selector: &str, text: &str) {
+        self.runtime.block_on(async {
+            let field = self.client().wait().for_element(Locator::Css(selector)).await.unwrap();
+            field.clear().await.unwrap();
+            field.send_keys(text).await.unwrap();
+        });
+    }
+
+    /// Clicks the first element matching the CSS `selector`.
+    pub fn click_css(&self, selector: &str) {
+        self.runtime.block_on(async {
+            self.client().wait().for_element(Locator::Css(selector)).await.unwrap().click().await.unwrap();
+        });
+    }
+
     pub fn click(&self, id: &str) {
         self.runtime.block_on(async {
             self.client().wait().for_element(Locator::Id(id)).await.unwrap().click().await.unwrap();

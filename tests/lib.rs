@@ -496,6 +496,16 @@ pub fn signal(pid: u32, name: &str) {
 }
 
 /// The `kid` in a JWT's header.
+/// The JSON entry the Secret Service holds for `idp`, read with libsecret's own tool.
+pub fn keyring_entry(idp: &str) -> Option<String> {
+    let user = format!("idp:{idp}");
+    let out = std::process::Command::new("secret-tool")
+        .args(["lookup", "service", "tapgate", "username", &user])
+        .output()
+        .ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned()).filter(|s| !s.is_empty())
+}
+
 /// Makes the verifiers' JWKS cache file at `path` look `seconds` older (its last fetch and last
 /// fetch attempt), as if that time had passed on the server: how a test reaches the end of the
 /// refetch rate limit without waiting for it. The file keeps its owner and is replaced whole.

@@ -204,3 +204,39 @@ fn the_desktop_app_connects_through_a_browser_sign_in_and_cancel_stops_the_wait(
     assert!(std::net::TcpStream::connect(listener).is_err(), "Cancel closed the loopback listener");
     assert_ne!(app.text("db-status-prod").as_deref(), Some("listening"));
 }
+
+/// The device page URL `tapgate login --device` printed (the complete form, with the code).
+pub fn printed_device_url(stderr: &str) -> Option<String> {
+    stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("https://") && l.contains("user_code="))
+        .map(str::to_string)
+}
+
+/// `tapgate login --device` on a machine without a browser: the person opens the printed page
+/// on another device (here, the Chromium with their key), checks the code and taps; the
+/// terminal signs in by itself and the token works in PostgreSQL.
+#[test]
+fn login_with_a_device_code_confirmed_in_another_browser_then_psql() {
+    let site = Site::new();
+    let mut login = site.person.spawn(&["login", "--device"]);
+    let url = tapgate_e2e::desktop::wait_until(
+        "the device page printed",
+        SIGN_IN,
+        || printed_device_url(&login.stderr()),
+        || login.stderr(),
+    );
+    let code = url.rsplit("user_code=").next().unwrap().to_string();
+    assert!(login.stderr().contains(&code), "the code is printed to compare: {}", login.stderr());
+    site.browser.goto(&url);
+    site.browser.fill("username", "alice@example.com");
+    site.browser.click("go");
+    site.browser.wait_for_text("Signed in. The device continues on its own", SIGN_IN);
+    assert_eq!(login.wait(SIGN_IN), Some(0), "{}\n{}", login.stdout(), login.stderr());
+    assert!(site.inbox.urls().is_empty(), "no browser on this machine was asked to open anything");
+
+    let (_connect, port) = site.person.connect("prod");
+    let run = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
+    assert_eq!(run.stdout.trim(), "app_rw", "{run:?}\n{}", site.pg.log());
+}

@@ -1,18 +1,6 @@
 //! Tokens live in the OS keyring, never in files or output; without a keyring, memory only.
 
-use std::process::Command;
-
-use tapgate_e2e::{DevIdp, DevIdpOptions, Person, TestClock, files_containing};
-
-/// The JSON entry the Secret Service holds for `idp`, read with libsecret's own tool.
-fn keyring_entry(idp: &str) -> Option<String> {
-    let user = format!("idp:{idp}");
-    let out = Command::new("secret-tool")
-        .args(["lookup", "service", "tapgate", "username", &user])
-        .output()
-        .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned()).filter(|s| !s.is_empty())
-}
+use tapgate_e2e::{DevIdp, DevIdpOptions, Person, TestClock, files_containing, keyring_entry};
 
 #[test]
 fn tokens_are_kept_in_the_keyring_and_never_in_files_or_output() {

@@ -14,5 +14,6 @@ mod forwarder;
 mod key_rotation;
 mod keyring;
 mod oauth;
+mod oidc_provider;
 mod pam_verify;
 mod sign_in;

@@ -66,6 +66,12 @@ impl AuthorizationRequest {
             if let Some(resource) = resource_indicator(config) {
                 query.append_pair("resource", resource);
             }
+            if config.scopes.iter().any(|s| s == "offline_access") {
+                // OIDC Core §11: an IdP must ignore offline_access unless the request asks for
+                // consent, and strict ones do (oidc-provider): without this no refresh token
+                // comes back and every expiry means the browser again.
+                query.append_pair("prompt", "consent");
+            }
         }
         AuthorizationRequest { url, state, nonce, verifier }
     }
@@ -128,6 +134,7 @@ pub(crate) mod tests {
         assert_eq!(p["login_hint"], "alice@example.com");
         assert_eq!(p["audience"], "https://postgres.example.com");
         assert_eq!(p["resource"], "https://postgres.example.com");
+        assert_eq!(p["prompt"], "consent", "offline_access is only granted with consent (OIDC Core §11)");
     }
 
     #[test]
