@@ -47,7 +47,7 @@ fn browser_sign_in_at_oidc_provider_then_psql_a_refresh_and_a_revoking_logout() 
     ));
 
     // Sign in on oidc-provider's own pages: any login and password, then consent.
-    let browser = Browser::start(&[op.spki_sha256.clone()]);
+    let browser = Browser::start(std::slice::from_ref(&op.spki_sha256));
     let mut login = person.spawn(&["login"]);
     browser.goto(&inbox.wait_for(1, WAIT));
     browser.fill_css("input[name=login]", "alice@example.com");
@@ -91,7 +91,7 @@ fn device_code_sign_in_at_oidc_provider() {
         issuer = op.issuer,
         ca = op.ca.display(),
     ));
-    let browser = Browser::start(&[op.spki_sha256.clone()]);
+    let browser = Browser::start(std::slice::from_ref(&op.spki_sha256));
     let mut login = person.spawn(&["login"]);
     let url = tapgate_e2e::desktop::wait_until(
         "the device page printed",
