@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use tapgate_core::{BrowserOpener, BrowserRequest, KeyKind, Prompt, TouchRequest};
-use tapgate_desktop_model::prompt::prompt_message;
+use tapgate_core::{BrowserOpener, BrowserRequest, DeviceRequest, KeyKind, Prompt, TouchRequest};
+use tapgate_desktop_model::prompt::{prompt_message, qr_rows};
 use tapgate_desktop_model::{KeyKindView, PromptAnswer, PromptStage, PromptView};
 
 /// How long a prompt waits for the person. The forwarder holds a client for 60 s while a
@@ -131,6 +131,8 @@ impl DesktopPrompt {
             message: prompt_message(stage, &request.idp),
             reason: self.reason.clone(),
             url: None,
+            user_code: None,
+            qr_rows: None,
         }
     }
 
@@ -179,6 +181,8 @@ impl Prompt for DesktopPrompt {
             message: prompt_message(PromptStage::Browser, &request.idp),
             reason: self.reason.clone(),
             url: Some(request.url.to_string()),
+            user_code: None,
+            qr_rows: None,
         };
         let (sender, answers) = mpsc::channel();
         self.broker.show(view, Some(sender));
@@ -197,6 +201,32 @@ impl Prompt for DesktopPrompt {
                     },
                     PromptAnswer::Cancel => cancel.notify_one(),
                     PromptAnswer::Approve | PromptAnswer::Pin { .. } => {}
+                }
+            }
+        });
+    }
+
+    fn device_sign_in(&self, request: &DeviceRequest) {
+        let page = request.verification_uri_complete.as_ref().unwrap_or(&request.verification_uri);
+        let view = PromptView {
+            id: self.prompt_id(),
+            idp: request.idp.clone(),
+            username: String::new(),
+            key_kind: KeyKindView::Usb,
+            stage: PromptStage::Device,
+            message: prompt_message(PromptStage::Device, &request.idp),
+            reason: self.reason.clone(),
+            url: Some(request.verification_uri.to_string()),
+            user_code: Some(request.user_code.clone()),
+            qr_rows: qr_rows(page.as_str()),
+        };
+        let (sender, answers) = mpsc::channel();
+        self.broker.show(view, Some(sender));
+        let cancel = self.cancel.clone();
+        std::thread::spawn(move || {
+            while let Ok(answer) = answers.recv() {
+                if answer == PromptAnswer::Cancel {
+                    cancel.notify_one();
                 }
             }
         });

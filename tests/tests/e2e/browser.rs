@@ -24,6 +24,10 @@ struct Site {
 
 impl Site {
     fn new() -> Site {
+        Site::with_flow("browser")
+    }
+
+    fn with_flow(flow: &str) -> Site {
         let idp = DevIdp::start(DevIdpOptions::default());
         let pg = Pg18Server::start(Pg18Options {
             issuer: idp.issuer.clone(),
@@ -42,7 +46,7 @@ impl Site {
         let ca = person.home.path().join("idp-ca.pem");
         std::fs::copy(idp.ca(), &ca).unwrap();
         person.write_config(&format!(
-            "[idp.{name}]\nissuer = \"{issuer}\"\nclient_id = \"tapgate\"\nflow = \"browser\"\n\
+            "[idp.{name}]\nissuer = \"{issuer}\"\nclient_id = \"tapgate\"\nflow = \"{flow}\"\n\
              username = \"alice@example.com\"\naudience = \"postgres\"\nca_file = \"{ca}\"\n\
              [db.prod]\nidp = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\ndbname = \"postgres\"\n\
              role = \"app_rw\"\nauth = \"oauthbearer\"\nca_file = \"{pg_ca}\"\n",
@@ -239,4 +243,34 @@ fn login_with_a_device_code_confirmed_in_another_browser_then_psql() {
     let (_connect, port) = site.person.connect("prod");
     let run = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
     assert_eq!(run.stdout.trim(), "app_rw", "{run:?}\n{}", site.pg.log());
+}
+
+/// The desktop app with `flow = "device"`: Connect shows the code, the page and a QR code of it;
+/// the person confirms on the page with their key and the forwarder listens.
+#[test]
+fn the_desktop_app_shows_the_device_code_and_connects_once_it_is_confirmed() {
+    use tapgate_e2e::desktop::{DesktopOptions, DesktopSession, wait_until};
+    const WAIT: Duration = Duration::from_secs(60);
+
+    let site = Site::with_flow("device");
+    let app = DesktopSession::start(DesktopOptions::for_person(&site.person));
+    app.wait_for("db-card-prod", WAIT);
+    app.click("connect-prod", WAIT);
+    let code = wait_until(
+        "the device code in the prompt",
+        WAIT,
+        || app.text_content("prompt-user-code").filter(|c| c.len() == 9),
+        || format!("prompt: {:?}", app.text_content("prompt")),
+    );
+    assert!(app.exists("prompt-qr"), "a QR code of the page");
+    let page = app.text_content("prompt-url").unwrap();
+    site.browser.goto(&page);
+    site.browser.fill("user_code", &code.to_lowercase().replace('-', ""));
+    site.browser.fill("username", "alice@example.com");
+    site.browser.click("go");
+    site.browser.wait_for_text("Signed in. The device continues on its own", WAIT);
+    app.wait_text("db-status-prod", WAIT, |t| t == "listening");
+    let address = app.wait_text("local-address-prod", WAIT, |t| t.starts_with("127.0.0.1:"));
+    let port: u16 = address.rsplit(':').next().unwrap().parse().unwrap();
+    assert_eq!(psql(port, "app_rw", &["-tA", "-c", "select current_user"]).stdout.trim(), "app_rw");
 }

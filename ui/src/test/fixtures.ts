@@ -68,6 +68,8 @@ export function prompt(over: Partial<PromptView> = {}): PromptView {
     message: 'Touch your security key for corp',
     reason: 'Connect prod',
     url: null,
+    userCode: null,
+    qrRows: null,
     ...over,
   };
 }

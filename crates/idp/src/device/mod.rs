@@ -113,13 +113,17 @@ pub(crate) async fn sign_in(
     let token_endpoint = &discovery.token_endpoint;
     let endpoint_name = format!("POST {token_endpoint}");
     let device_code = authorization.device_code.expose_secret();
-    let result = poll_until_answered(
+    let polling = poll_until_answered(
         schedule,
         config,
         |response| judge(config, &endpoint_name, response, device_code),
         || poll_once(http, token_endpoint, config, device_code),
-    )
-    .await;
+    );
+    // The person may give up (Cancel in the app): polling stops at once.
+    let result = tokio::select! {
+        result = polling => result,
+        () = prompt.cancelled() => Err(IdpError::Cancelled { idp: config.name.clone() }),
+    };
     prompt.finished();
     let response = result?;
 

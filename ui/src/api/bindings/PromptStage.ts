@@ -3,4 +3,4 @@
 /**
  * What the ceremony waits for.
  */
-export type PromptStage = "touch" | "insert" | "pin" | "approve" | "browser";
+export type PromptStage = "touch" | "insert" | "pin" | "approve" | "browser" | "device";

@@ -17,6 +17,15 @@ message: string,
 reason: string | null, 
 /**
  * The sign-in page, for [`PromptStage::Browser`] (shown so it can be copied to another
- * browser, and opened again).
+ * browser, and opened again) and [`PromptStage::Device`] (where to type the code).
  */
-url: string | null, };
+url: string | null, 
+/**
+ * The code to type, for [`PromptStage::Device`] ("BCDF-GHJK").
+ */
+userCode: string | null, 
+/**
+ * A QR code of the page (with the code in it when the IdP offers that form), for
+ * [`PromptStage::Device`]: one string per row, `1` for a dark module. The window draws it.
+ */
+qrRows: Array<string> | null, };

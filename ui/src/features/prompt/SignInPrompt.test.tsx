@@ -122,4 +122,31 @@ describe('Sign-in prompt', () => {
     ]);
     expect(screen.queryByTestId('prompt')).not.toBeInTheDocument();
   });
+
+  test('a device sign-in shows the page, the code and a QR code, and Cancel ends the wait', async () => {
+    const { backend, user } = await renderApp({ answer_prompt: () => null });
+    await act(() =>
+      backend.emit({
+        kind: 'prompt',
+        prompt: prompt({
+          id: 31,
+          username: '',
+          stage: 'device',
+          url: 'https://login.example.com/device',
+          userCode: 'BCDF-GHJK',
+          qrRows: ['101', '010', '101'],
+          message: 'Confirm the sign-in to corp on another device',
+        }),
+      }),
+    );
+    expect(screen.getByRole('dialog', { name: 'Confirm the sign-in to corp on another device' })).toHaveTextContent('Sign-in on another device');
+    expect(screen.getByTestId('prompt-user-code')).toHaveTextContent('BCDF-GHJK');
+    expect(screen.getByTestId('prompt-url')).toHaveTextContent('https://login.example.com/device');
+    const qr = screen.getByRole('img', { name: 'QR code of the sign-in page of corp' });
+    // Five dark modules, each a unit square of the path.
+    expect(qr.querySelector('path')?.getAttribute('d')?.match(/M/g)).toHaveLength(5);
+
+    await user.click(screen.getByTestId('prompt-cancel'));
+    expect(backend.callsTo('answer_prompt')).toEqual([{ id: 31, answer: { kind: 'cancel' } }]);
+  });
 });

@@ -23,6 +23,22 @@ function KeyTouchIllustration({ insert }: { insert: boolean }) {
   );
 }
 
+/** A QR code from its modules (one string per row, `1` dark), drawn as one SVG path. */
+function QrCode({ rows, label }: { rows: string[]; label: string }) {
+  const quiet = 2;
+  const size = rows.length + 2 * quiet;
+  let d = '';
+  rows.forEach((row, y) => {
+    for (let x = 0; x < row.length; x++) if (row[x] === '1') d += `M${x + quiet} ${y + quiet}h1v1h-1z`;
+  });
+  return (
+    <svg className="qr" data-testid="prompt-qr" viewBox={`0 0 ${size} ${size}`} width="168" height="168" role="img" aria-label={label} shapeRendering="crispEdges">
+      <rect width={size} height={size} fill="#fff" />
+      <path d={d} fill="#000" />
+    </svg>
+  );
+}
+
 function PromptBody({ prompt }: { prompt: PromptView }) {
   const { actions } = useApp();
   const [pin, setPin] = useState('');
@@ -74,7 +90,8 @@ function PromptBody({ prompt }: { prompt: PromptView }) {
   };
 
   const inBrowser = prompt.stage === 'browser';
-  const keyKind = inBrowser ? 'Browser sign-in' : prompt.keyKind === 'soft' ? 'Software key (demo)' : 'Security key';
+  const onDevice = prompt.stage === 'device';
+  const keyKind = inBrowser ? 'Browser sign-in' : onDevice ? 'Sign-in on another device' : prompt.keyKind === 'soft' ? 'Software key (demo)' : 'Security key';
   const waitingForKey = prompt.stage === 'touch' || prompt.stage === 'insert';
   return (
     <div className="modal" role="dialog" aria-modal="true" aria-labelledby="prompt-message" data-testid="prompt">
@@ -99,6 +116,20 @@ function PromptBody({ prompt }: { prompt: PromptView }) {
               </code>
             </p>
           )}
+        </>
+      )}
+
+      {onDevice && (
+        <>
+          <p className="small muted">
+            Open <code data-testid="prompt-url">{prompt.url}</code> on a phone or another computer (or scan the code), enter this code and sign in there. Tapgate goes on by itself.
+          </p>
+          {prompt.userCode && (
+            <p className="device-code" data-testid="prompt-user-code">
+              {prompt.userCode}
+            </p>
+          )}
+          {prompt.qrRows && <QrCode rows={prompt.qrRows} label={`QR code of the sign-in page of ${prompt.idp}`} />}
         </>
       )}
 
