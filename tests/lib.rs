@@ -196,6 +196,14 @@ impl DevIdp {
     }
 }
 
+impl DevIdp {
+    /// Stops the IdP now (it is down from here on, e.g. in the middle of a sign-in).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for DevIdp {
     fn drop(&mut self) {
         let _ = self.child.kill();

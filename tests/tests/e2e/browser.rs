@@ -19,7 +19,7 @@ struct Site {
     person: Person,
     inbox: UrlInbox,
     browser: Browser,
-    _idp: DevIdp,
+    idp: DevIdp,
 }
 
 impl Site {
@@ -70,7 +70,7 @@ impl Site {
         assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
         let browser = Browser::start(&[devidp_spki(idp.data.path())]);
         browser.add_credentials(&serde_json::from_slice(&exported.stdout).unwrap());
-        Site { pg, person, inbox, browser, _idp: idp }
+        Site { pg, person, inbox, browser, idp }
     }
 
     /// The person finishes sign-in page `n` in the browser, as they would: the user name is
@@ -273,4 +273,29 @@ fn the_desktop_app_shows_the_device_code_and_connects_once_it_is_confirmed() {
     let address = app.wait_text("local-address-prod", WAIT, |t| t.starts_with("127.0.0.1:"));
     let port: u16 = address.rsplit(':').next().unwrap().parse().unwrap();
     assert_eq!(psql(port, "app_rw", &["-tA", "-c", "select current_user"]).stdout.trim(), "app_rw");
+}
+
+/// The IdP goes down between the browser's redirect and the code exchange: `tapgate login`
+/// says it cannot reach the IdP, stores nothing, and its loopback listener is gone.
+#[test]
+fn the_idp_down_in_the_middle_of_a_browser_sign_in_is_a_clear_failure_that_keeps_nothing() {
+    let mut site = Site::new();
+    let mut login = site.person.spawn(&["login"]);
+    let url = url::Url::parse(&site.inbox.wait_for(1, SIGN_IN)).unwrap();
+    let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap();
+    let (redirect, state) = (param("redirect_uri"), param("state"));
+
+    site.idp.stop();
+    // What the browser would deliver had the person signed in just before the IdP went down.
+    let delivered = reqwest::blocking::get(format!("{redirect}?code=issued-before-the-outage&state={state}"));
+    assert!(delivered.is_ok(), "the listener took the redirect: {delivered:?}");
+    assert_eq!(login.wait(SIGN_IN), Some(1), "{}", login.stderr());
+    let said = login.stderr();
+    assert!(
+        said.contains("cannot reach") || said.contains("could not reach") || said.contains("unreachable"),
+        "{said}"
+    );
+    assert!(tapgate_e2e::keyring_entry(&site.person.idp_name).is_none(), "no token stored");
+    let listener = redirect.trim_start_matches("http://").split('/').next().unwrap().to_string();
+    assert!(std::net::TcpStream::connect(listener).is_err(), "no listener left open");
 }
