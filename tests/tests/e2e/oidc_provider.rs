@@ -13,9 +13,9 @@ use tapgate_e2e::{Person, TestClock, keyring_entry};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-#[test]
-fn browser_sign_in_at_oidc_provider_then_psql_a_refresh_and_a_revoking_logout() {
-    let op = OidcProvider::start();
+/// A PostgreSQL 18 trusting `op`, and a person whose config signs in there (`flow_line` picks
+/// the flow; none is the browser) with `$BROWSER` pointing at an inbox, on a test clock.
+fn site(op: &OidcProvider, flow_line: &str) -> (Pg18Server, UrlInbox, TestClock, Person) {
     let pg = Pg18Server::start(Pg18Options {
         issuer: op.issuer.clone(),
         verify_toml: format!(
@@ -27,7 +27,6 @@ fn browser_sign_in_at_oidc_provider_then_psql_a_refresh_and_a_revoking_logout() 
         settings: Vec::new(),
     });
     pg.add_file("idp-ca.pem", &op.ca);
-
     let clock = TestClock::new();
     let inbox = UrlInbox::new();
     let mut person = Person::new();
@@ -36,7 +35,7 @@ fn browser_sign_in_at_oidc_provider_then_psql_a_refresh_and_a_revoking_logout() 
     // As docs/idps.md says for a generic OpenID Provider: no username, no dialect.
     person.write_config(&format!(
         "[idp.{name}]\nissuer = \"{issuer}\"\nclient_id = \"tapgate\"\naudience = \"{AUDIENCE}\"\n\
-         ca_file = \"{ca}\"\n\
+         ca_file = \"{ca}\"\n{flow_line}\n\
          [db.prod]\nidp = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\ndbname = \"postgres\"\n\
          role = \"app_rw\"\nauth = \"oauthbearer\"\nca_file = \"{pg_ca}\"\n",
         name = person.idp_name,
@@ -45,7 +44,13 @@ fn browser_sign_in_at_oidc_provider_then_psql_a_refresh_and_a_revoking_logout() 
         port = pg.port(),
         pg_ca = pg.ca().display(),
     ));
+    (pg, inbox, clock, person)
+}
 
+#[test]
+fn browser_sign_in_at_oidc_provider_then_psql_a_refresh_and_a_revoking_logout() {
+    let op = OidcProvider::start();
+    let (pg, inbox, clock, person) = site(&op, "");
     // Sign in on oidc-provider's own pages: any login and password, then consent.
     let browser = Browser::start(std::slice::from_ref(&op.spki_sha256));
     let mut login = person.spawn(&["login"]);
@@ -79,18 +84,12 @@ fn browser_sign_in_at_oidc_provider_then_psql_a_refresh_and_a_revoking_logout() 
 }
 
 /// The device flow at oidc-provider: `tapgate login --device` prints its page and code; the
-/// person confirms the code there, signs in and consents; the terminal gets the token.
+/// person confirms the code there, signs in and consents; the terminal gets the token, which
+/// the PostgreSQL 18 validator accepts.
 #[test]
 fn device_code_sign_in_at_oidc_provider() {
     let op = OidcProvider::start();
-    let person = Person::new();
-    person.write_config(&format!(
-        "[idp.{name}]\nissuer = \"{issuer}\"\nclient_id = \"tapgate\"\nflow = \"device\"\n\
-         audience = \"{AUDIENCE}\"\nca_file = \"{ca}\"\n",
-        name = person.idp_name,
-        issuer = op.issuer,
-        ca = op.ca.display(),
-    ));
+    let (pg, _inbox, _clock, person) = site(&op, "flow = \"device\"");
     let browser = Browser::start(std::slice::from_ref(&op.spki_sha256));
     let mut login = person.spawn(&["login"]);
     let url = tapgate_e2e::desktop::wait_until(
@@ -113,4 +112,7 @@ fn device_code_sign_in_at_oidc_provider() {
     let claims = tapgate_e2e::jwt_claims(&token);
     assert_eq!(claims["aud"], AUDIENCE, "{claims}");
     assert_eq!(claims["groups"], serde_json::json!(["dba", "dev"]), "{claims}");
+    let (_connect, port) = person.connect("prod");
+    let run = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
+    assert_eq!(run.stdout.trim(), "app_rw", "{run:?}\n{}", pg.log());
 }
