@@ -478,6 +478,38 @@ pub fn as_postgres(cwd: &Path, program: &str) -> Command {
     cmd
 }
 
+/// A second OS user on this machine, created once (an attacker's account on a shared host).
+pub const OTHER_USER: &str = "tapgate-e2e-other";
+
+/// Creates [`OTHER_USER`] if it is missing (the tests run as root, as CI does).
+pub fn ensure_other_user() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let exists = Command::new("id").arg(OTHER_USER).output().is_ok_and(|o| o.status.success());
+        if !exists {
+            let made = Command::new("useradd")
+                .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER])
+                .output()
+                .expect("useradd");
+            assert!(made.status.success(), "useradd: {}", String::from_utf8_lossy(&made.stderr));
+        }
+    });
+}
+
+/// psql to a forwarder's loopback port run by [`OTHER_USER`], as an intruder on the same
+/// machine would.
+pub fn psql_as_other_user(port: u16, user: &str, args: &[&str]) -> Run {
+    ensure_other_user();
+    let mut cmd = Command::new("runuser");
+    cmd.args(["-u", OTHER_USER, "--", PSQL, "-X", "-w", "-d"])
+        .arg(format!("host=127.0.0.1 port={port} dbname=postgres user={user} sslmode=disable"))
+        .args(args)
+        .current_dir("/")
+        .env("PGCONNECT_TIMEOUT", "10");
+    clean_pg_env(&mut cmd);
+    run_with_timeout(&mut cmd, COMMAND_TIMEOUT)
+}
+
 pub fn chown_to_postgres(path: &Path) {
     let (uid, gid) = postgres_ids();
     std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();

@@ -234,6 +234,17 @@ impl Shell {
             Ok(port) => {
                 self.status().db_errors.remove(database);
                 self.notifier.send(format!("{database} ready on 127.0.0.1:{port}"), None);
+                let open_to_all = active
+                    .engine
+                    .config()
+                    .db(database)
+                    .is_ok_and(|db| db.local_access == tapgate_config::LocalAccess::Any);
+                if open_to_all {
+                    self.notice(
+                        NoticeLevel::Error,
+                        format!("{database} lets every user and program on this machine in as you (local_access = \"any\")."),
+                    );
+                }
             }
             Err(e) => {
                 let message = e.to_string();

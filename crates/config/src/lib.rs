@@ -36,5 +36,5 @@ pub use import::ImportSummary;
 pub use location::{CONFIG_ENV, DATA_DIR_ENV, config_path, data_dir, runtime_dir};
 pub use resolved::{
     AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DbAuth, DbConfig, Dialect, Flow,
-    IdpConfig, SslMode, SslNegotiation, TokenChoice,
+    IdpConfig, LocalAccess, SslMode, SslNegotiation, TokenChoice,
 };

@@ -47,6 +47,8 @@ pub struct RawDb {
     pub local_port: Option<Spanned<i64>>,
     /// Most client connections at once.
     pub max_connections: Option<Spanned<i64>>,
+    /// Who may use the forwarder: `same-user` or `any`.
+    pub local_access: Option<Spanned<String>>,
 }
 
 /// One `[idp.NAME]` table.

@@ -42,6 +42,18 @@ pub struct DbConfig {
     /// Fixed loopback port; `None` = chosen once and remembered.
     pub local_port: Option<u16>,
     pub max_connections: usize,
+    /// Who may connect to the forwarder (`local_access`).
+    pub local_access: LocalAccess,
+}
+
+/// Who may use a database's forwarder on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LocalAccess {
+    /// Only the programs of the user running Tapgate (checked per connection).
+    #[default]
+    SameUser,
+    /// Every user and program on the machine: each is logged in as the person.
+    Any,
 }
 
 /// How the forwarder presents the token.

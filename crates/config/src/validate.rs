@@ -11,7 +11,7 @@ use crate::ConfigError;
 use crate::raw::{RawConfig, RawDb, RawIdp};
 use crate::resolved::{
     AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DbAuth, DbConfig, Flow, IdpConfig,
-    SslMode, SslNegotiation,
+    LocalAccess, SslMode, SslNegotiation,
 };
 use crate::sign_in::{self, RawSignInKeys};
 use crate::toml_place::{line_of, place_error};
@@ -296,6 +296,17 @@ impl Checker<'_> {
                 ));
             }
         };
+        let local_access = match raw.local_access.as_ref().map(|m| (m, m.get_ref().as_str())) {
+            None | Some((_, "same-user")) => LocalAccess::SameUser,
+            Some((_, "any")) => LocalAccess::Any,
+            Some((m, other)) => {
+                return Err(self.invalid(
+                    m.span().start,
+                    key("local_access"),
+                    format!("`{other}` is not a local_access; use same-user (the default) or any"),
+                ));
+            }
+        };
         let ca_file = match &raw.ca_file {
             None => None,
             Some(f) => Some(self.pem_file(f, key("ca_file"))?),
@@ -333,6 +344,7 @@ impl Checker<'_> {
             ca_file,
             local_port,
             max_connections,
+            local_access,
         })
     }
 
@@ -529,7 +541,16 @@ roles = ["app_ro", "app_rw"]
         assert_eq!(db.auth, DbAuth::Password);
         assert_eq!(db.local_port, None);
         assert_eq!(db.max_connections, 100);
+        assert_eq!(db.local_access, LocalAccess::SameUser, "only the person's own programs");
         assert_eq!(db.allowed_roles(), vec!["app_rw", "app_ro"]);
+    }
+
+    #[test]
+    fn local_access_is_same_user_or_an_explicit_any() {
+        let open = load(&format!("{GOOD}{DB}local_access = \"any\"\n")).expect("valid");
+        assert_eq!(open.db("prod").expect("prod").local_access, LocalAccess::Any);
+        let err = load(&format!("{GOOD}{DB}local_access = \"everyone\"\n")).expect_err("unknown").to_string();
+        assert!(err.contains("db.prod.local_access") && err.contains("same-user"), "{err}");
     }
 
     #[test]

@@ -303,6 +303,7 @@ fn outcome_of(outcome: Outcome) -> ConnectionOutcome {
     match outcome {
         Outcome::Ok => ConnectionOutcome::Ok,
         Outcome::Refused => ConnectionOutcome::Refused,
+        Outcome::RefusedOtherUser => ConnectionOutcome::RefusedOtherUser,
         Outcome::UpstreamUnreachable => ConnectionOutcome::UpstreamUnreachable,
         Outcome::TlsError => ConnectionOutcome::TlsError,
         Outcome::OverLimit => ConnectionOutcome::OverLimit,

@@ -105,6 +105,10 @@ pub fn forwarder_config(db: &DbConfig, port: u16) -> ForwarderConfig {
     config.roles = db.allowed_roles();
     config.ca_file = db.ca_file.clone();
     config.max_connections = db.max_connections;
+    config.local_access = match db.local_access {
+        tapgate_config::LocalAccess::SameUser => tapgate_forward::LocalAccess::SameUser,
+        tapgate_config::LocalAccess::Any => tapgate_forward::LocalAccess::Any,
+    };
     config.sslmode = match db.sslmode {
         SslMode::VerifyFull => tapgate_forward::SslMode::VerifyFull,
         SslMode::VerifyCa => tapgate_forward::SslMode::VerifyCa,

@@ -8,6 +8,17 @@ use tapgate_clock::{SharedClock, SystemClock};
 
 pub use tapgate_pgwire::AuthMethod;
 
+/// Who may use a forwarder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LocalAccess {
+    /// Only connections whose client socket belongs to this process's user; one whose owner
+    /// cannot be found is refused.
+    #[default]
+    SameUser,
+    /// Any local user or program (shared jump hosts where everyone is trusted; not advised).
+    Any,
+}
+
 /// Default cap on client connections through one forwarder.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 100;
 /// Default bound on reaching the server (TCP connect and TLS handshake).
@@ -51,6 +62,9 @@ pub enum SslNegotiation {
 /// One database's forwarder.
 #[derive(Debug, Clone)]
 pub struct ForwarderConfig {
+    /// Who may connect: only the programs of the user running the forwarder (the default), or
+    /// anyone on the machine.
+    pub local_access: LocalAccess,
     /// The database's name in Tapgate's configuration (`[db.prod]` -> "prod"): for messages,
     /// logs and the TokenSource.
     pub name: String,
@@ -103,6 +117,7 @@ impl ForwarderConfig {
         role: impl Into<String>,
     ) -> ForwarderConfig {
         ForwarderConfig {
+            local_access: LocalAccess::SameUser,
             name: name.into(),
             local_port: 0,
             upstream_host: upstream_host.into(),

@@ -87,6 +87,20 @@ pub enum ForwardError {
         allowed: Vec<String>,
     },
 
+    /// The client is not one of the person's own programs (`local_access = "same-user"`).
+    #[error(
+        "{name} through Tapgate is only for the programs of the user who runs it (uid {own}); this connection comes from {}",
+        match peer { Some(uid) => format!("uid {uid}"), None => "a program whose owner could not be found".to_owned() }
+    )]
+    OtherUser {
+        /// The database.
+        name: String,
+        /// The person's uid.
+        own: u32,
+        /// The client socket's owner, when it could be found.
+        peer: Option<u32>,
+    },
+
     /// Past `max_connections`.
     #[error("too many connections through Tapgate for {name} (limit {limit})")]
     OverLimit {
@@ -213,6 +227,7 @@ impl ForwardError {
             | ForwardError::AuthRefused { .. }
             | ForwardError::ServerRefused { .. } => Outcome::Refused,
             ForwardError::OverLimit { .. } => Outcome::OverLimit,
+            ForwardError::OtherUser { .. } => Outcome::RefusedOtherUser,
             ForwardError::SignIn(_) | ForwardError::SignInTimeout { .. } => Outcome::SignInFailed,
             ForwardError::UpstreamUnreachable { .. }
             | ForwardError::UpstreamTimeout { .. }
@@ -250,6 +265,10 @@ impl ForwardError {
             ForwardError::OverLimit { .. } => {
                 ErrorReport::fatal(sqlstate::TOO_MANY_CONNECTIONS, self.to_string())
             }
+            ForwardError::OtherUser { .. } => tapgate(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION)
+                .with_hint(
+                    "run your own Tapgate and sign in as yourself; a forwarder never lends its user's token",
+                ),
             // The TokenSource wrote this message for people: pass it on as it is.
             ForwardError::SignIn(error) => {
                 ErrorReport::fatal(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, error.message.clone())

@@ -31,13 +31,14 @@ mod handshake;
 mod listener;
 mod login;
 pub mod observer;
+mod peer_owner;
 mod relay;
 mod session;
 pub mod token;
 mod upstream;
 mod upstream_tls;
 
-pub use config::{AuthMethod, ForwarderConfig, SslMode, SslNegotiation};
+pub use config::{AuthMethod, ForwarderConfig, LocalAccess, SslMode, SslNegotiation};
 pub use error::ForwardError;
 pub use forwarder::{ConnectionGauge, Forwarder};
 pub use observer::{ConnectionEnd, ConnectionObserver, ConnectionStart, NoObserver, Outcome};

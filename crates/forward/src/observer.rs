@@ -33,6 +33,9 @@ pub enum Outcome {
     /// Refused: by the server (its ErrorResponse, e.g. authentication failed), or by Tapgate
     /// (role not allowed, the server asked for MD5/SCRAM).
     Refused,
+    /// Refused before anything else: the client's socket belongs to another OS user (or to no
+    /// user that could be found), and the database accepts only the person's own programs.
+    RefusedOtherUser,
     /// The server could not be reached, did not answer in time, or dropped the login.
     UpstreamUnreachable,
     /// The server offers no TLS, or its certificate or the handshake failed.
@@ -55,6 +58,7 @@ impl Outcome {
         match self {
             Outcome::Ok => "ok",
             Outcome::Refused => "refused",
+            Outcome::RefusedOtherUser => "refused: another user",
             Outcome::UpstreamUnreachable => "upstream unreachable",
             Outcome::TlsError => "tls error",
             Outcome::OverLimit => "over limit",

@@ -17,12 +17,13 @@ use crate::cancel::{CancelRegistry, forward_cancel};
 use crate::client::{ClientHello, read_hello};
 use crate::handshake::login;
 use crate::login::{choose_dbname, choose_role, negotiation, upstream_startup};
+use crate::peer_owner;
 use crate::relay::{Relayed, relay};
 use crate::upstream::connect;
 use crate::upstream_tls::UpstreamTls;
 use crate::{
-    ConnectionEnd, ConnectionObserver, ConnectionStart, ForwardError, ForwarderConfig, Outcome, TokenSource,
-    UpstreamToken,
+    ConnectionEnd, ConnectionObserver, ConnectionStart, ForwardError, ForwarderConfig, LocalAccess, Outcome,
+    TokenSource, UpstreamToken,
 };
 
 /// Bound on writing a final ErrorResponse to a client that may not be reading.
@@ -50,6 +51,8 @@ pub(crate) async fn serve(
     pending: OwnedSemaphorePermit,
 ) {
     let started_at = shared.config.clock.now();
+    // Asked first, while the client's socket is surely in the kernel's tables.
+    let stranger = stranger(&shared, &client, peer);
     if let Err(error) = client.set_nodelay(true) {
         tracing::debug!(%error, "cannot set TCP_NODELAY on a client connection");
     }
@@ -59,7 +62,7 @@ pub(crate) async fn serve(
     };
     drop(pending);
 
-    let opening = Opening { shared: &shared, peer, started_at };
+    let opening = Opening { shared: &shared, peer, started_at, stranger };
     match hello {
         Ok(ClientHello::Closed) => {}
         Ok(ClientHello::Cancel(request)) => opening.cancel(request).await,
@@ -73,6 +76,27 @@ struct Opening<'a> {
     shared: &'a Shared,
     peer: SocketAddr,
     started_at: SystemTime,
+    /// Set when this client may not use the forwarder: it is not the person's program.
+    stranger: Option<Stranger>,
+}
+
+/// A client that is not one of the person's own programs.
+#[derive(Debug, Clone, Copy)]
+struct Stranger {
+    /// The person's uid.
+    own: u32,
+    /// The owner of the client's socket, when it could be found.
+    peer: Option<u32>,
+}
+
+/// Whether the client is a stranger (`local_access = "same-user"`, the default).
+fn stranger(shared: &Shared, client: &TcpStream, peer: SocketAddr) -> Option<Stranger> {
+    if shared.config.local_access == LocalAccess::Any {
+        return None;
+    }
+    let own = peer_owner::own_uid();
+    let owner = client.local_addr().ok().and_then(|ours| peer_owner::owner_uid(ours, peer));
+    (owner != Some(own)).then_some(Stranger { own, peer: owner })
 }
 
 /// What a session learns on its way, for its close report.
@@ -132,6 +156,11 @@ impl Opening<'_> {
 
     /// A CancelRequest: forwarded when it names a live session of ours, else dropped silently.
     async fn cancel(self, request: CancelRequest) {
+        if let Some(stranger) = self.stranger {
+            // Another user's program cannot cancel the person's queries either.
+            tracing::info!(database = %self.shared.config.name, peer = %self.peer, ?stranger, "dropped a cancel request from another user");
+            return;
+        }
         let Some(role) = self.shared.cancels.live_role(&request) else {
             tracing::debug!(database = %self.shared.config.name, "dropped a cancel request for no live session");
             return;
@@ -196,6 +225,9 @@ impl Opening<'_> {
     ) -> Result<Relayed, ForwardError> {
         let shared = self.shared;
         let config = &shared.config;
+        if let Some(Stranger { own, peer }) = self.stranger {
+            return Err(ForwardError::OtherUser { name: config.name.clone(), own, peer });
+        }
         if let Some(options) = negotiation(message) {
             // The client asked for more than 3.0; the upstream leg speaks 3.0, so say so first,
             // as a 3.0 server would.

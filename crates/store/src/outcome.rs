@@ -55,6 +55,8 @@ pub enum ConnectionOutcome {
     Ok,
     /// Refused by the server or by Tapgate (role not allowed, an unsupported auth method).
     Refused,
+    /// Refused by Tapgate: the client is a program of another OS user on this machine.
+    RefusedOtherUser,
     /// The server could not be reached, did not answer in time, or dropped the login.
     UpstreamUnreachable,
     /// The server offers no TLS, or its certificate or the handshake failed.
@@ -75,6 +77,7 @@ named_enum!(ConnectionOutcome {
     Open => "open",
     Ok => "ok",
     Refused => "refused",
+    RefusedOtherUser => "refused: another user",
     UpstreamUnreachable => "upstream unreachable",
     TlsError => "tls error",
     OverLimit => "over limit",

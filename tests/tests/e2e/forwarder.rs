@@ -388,3 +388,34 @@ fn no_token_text_in_logs_history_config_or_data_after_a_session() {
         assert!(leaks.is_empty(), "token text in {leaks:?}");
     }
 }
+
+/// Another OS user on the machine connecting to the person's forwarder is refused before any
+/// token is asked for, told why, and recorded; the person's own psql works. With
+/// `local_access = "any"` the other user gets in, and `tapgate connect` warns about it.
+#[test]
+fn another_os_user_is_refused_and_recorded_unless_local_access_is_any() {
+    use tapgate_e2e::pg::psql_as_other_user;
+    let site = Site::new(SiteOptions::default());
+    let (connect, port) = site.connect();
+
+    let intruder = psql_as_other_user(port, "app_rw", &["-tA", "-c", "select current_user"]);
+    assert!(!intruder.ok(), "{intruder:?}");
+    assert!(intruder.stderr.contains("only for the programs of the user who runs it"), "{}", intruder.stderr);
+    let own = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
+    assert_eq!(own.stdout.trim(), "app_rw", "{own:?}\n{}", connect.stderr());
+    let rows = site.person.tapgate(&["history", "--json"]).json();
+    let outcomes: Vec<&str> =
+        rows.as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert!(outcomes.contains(&"refused: another user") && outcomes.contains(&"ok"), "{rows}");
+    drop(connect);
+
+    let open = Site::new(SiteOptions { db_extra: "local_access = \"any\"".into(), ..Default::default() });
+    let (connect, port) = open.connect();
+    assert!(
+        connect.stderr().contains("lets every user and program on this machine in as you"),
+        "{}",
+        connect.stderr()
+    );
+    let guest = psql_as_other_user(port, "app_rw", &["-tA", "-c", "select current_user"]);
+    assert_eq!(guest.stdout.trim(), "app_rw", "{guest:?}");
+}

@@ -42,6 +42,12 @@ pub async fn run(config: Option<PathBuf>, args: ConnectArgs) -> anyhow::Result<E
     }
 
     for f in &forwarders {
+        if f.db.local_access == tapgate_config::LocalAccess::Any {
+            eprintln!(
+                "tapgate: warning: {} lets every user and program on this machine in as you (local_access = \"any\")",
+                f.db.name
+            );
+        }
         println!("{} ready on 127.0.0.1:{}", f.db.name, f.port());
         println!("  {}", connection_string(DsnFormat::Uri, f.port(), &f.db.dbname, &f.db.role));
         println!("  {}", connection_string(DsnFormat::Psql, f.port(), &f.db.dbname, &f.db.role));
