@@ -13,12 +13,24 @@ use crate::CoreError;
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CoreError> {
     let failed = |action, source| CoreError::LocalFile { action, path: path.to_path_buf(), source };
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| failed("create the folder of", e))?;
+    private_folder(dir).map_err(|e| failed("create the folder of", e))?;
     let mut temp =
         tempfile::Builder::new().prefix(".tapgate-").tempfile_in(dir).map_err(|e| failed("write", e))?;
     temp.write_all(bytes).map_err(|e| failed("write", e))?;
     temp.persist(path).map_err(|e| failed("replace", e.error))?;
     Ok(())
+}
+
+/// `dir` and its missing parents, created 0700 (Tapgate's folders hold what only the person
+/// should read: ports, status, locks, history).
+pub(crate) fn private_folder(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
 }
 
 /// An exclusive advisory lock on `<path>.lock`, held until dropped. Other Tapgate processes
@@ -48,7 +60,7 @@ impl FileLock {
         let lock_path = path.with_extension("lock");
         let failed = |source| CoreError::LocalFile { action: "lock", path: lock_path.clone(), source };
         if let Some(dir) = lock_path.parent() {
-            std::fs::create_dir_all(dir).map_err(failed)?;
+            private_folder(dir).map_err(failed)?;
         }
         let file = std::fs::OpenOptions::new()
             .create(true)

@@ -50,7 +50,7 @@ impl StatusFile {
         let pid = std::process::id();
         let status = ProcessStatus { pid, program: program.to_string(), started_at, forwarders: Vec::new() };
         let path = runtime_dir.join(format!("{pid}.json"));
-        let _ = std::fs::create_dir_all(runtime_dir);
+        let _ = crate::atomic_file::private_folder(runtime_dir);
         let status = Arc::new(Mutex::new(status));
         let (changed, wake) = mpsc::channel();
         let writer = std::thread::Builder::new()

@@ -304,6 +304,30 @@ impl HistoryReader {
     }
 }
 
+/// `dir` and its missing parents, created 0700; `dir` itself made 0700 if it existed.
+fn private_folder(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+}
+
+/// `path` created empty if missing, and readable by its owner only.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    std::fs::OpenOptions::new().create(true).append(true).open(path).map(drop)
+}
+
 /// The history file in Tapgate's data folder.
 pub fn history_path(data_dir: &Path) -> PathBuf {
     data_dir.join("history.sqlite3")
@@ -311,9 +335,12 @@ pub fn history_path(data_dir: &Path) -> PathBuf {
 
 fn open_database(path: &Path) -> Result<Connection, StoreError> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
+        private_folder(parent)
             .map_err(|e| StoreError::History(format!("cannot create {}: {e}", parent.display())))?;
     }
+    // Who connected where and when is the person's business: the file (and the WAL and shared
+    // memory files SQLite makes with the same mode) is theirs alone.
+    private_file(path).map_err(|e| StoreError::History(format!("cannot create {}: {e}", path.display())))?;
     let conn = Connection::open(path)
         .map_err(|e| StoreError::History(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
@@ -371,6 +398,26 @@ mod tests {
             bytes_down: 0,
             outcome: ConnectionOutcome::Open,
             error: None,
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_history_and_its_folder_are_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().join("tapgate");
+        let path = history_path(&folder);
+        let writer =
+            HistoryWriter::open(&path, DEFAULT_RETENTION, ManualClock::starting_now()).expect("open");
+        writer.opened(record("prod", 1));
+        writer.flush(Duration::from_secs(5));
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        assert_eq!(mode(&folder), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        // SQLite gives the write-ahead log and its index the database file's mode.
+        for companion in ["history.sqlite3-wal", "history.sqlite3-shm"] {
+            assert_eq!(mode(&folder.join(companion)), 0o600, "{companion}");
         }
     }
 
