@@ -1,8 +1,8 @@
-//! tapgate-devidp: a small, real OIDC provider speaking the Auth0 Native Passkeys dialect, Okta's
-//! Direct Authentication with WebAuthn, and
-//! the browser sign-in of native apps (authorization code + PKCE, RFC 8252) with a WebAuthn
-//! sign-in page, and the device authorization grant (RFC 8628) with a WebAuthn verification
-//! page (docs/idp-wire-contract.md), for Tapgate demos and tests.
+//! tapgate-devidp: a small, real OIDC provider speaking the Auth0 Native Passkeys dialect,
+//! Okta's Direct Authentication with WebAuthn, the browser sign-in of native apps
+//! (authorization code + PKCE, RFC 8252) with a WebAuthn sign-in page, and the device
+//! authorization grant (RFC 8628) with a WebAuthn verification page
+//! (docs/idp-wire-contract.md), for Tapgate demos and tests.
 //!
 //! It serves HTTPS on loopback with its own CA, signs ES256 tokens, verifies security-key
 //! assertions with webauthn-rs and keeps its state in a data directory, so other processes

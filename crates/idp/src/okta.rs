@@ -110,6 +110,10 @@ pub(crate) async fn start(
 /// `extensions` is dropped: Okta sends `appid`, the U2F-era fallback (W3C WebAuthn §10.1.1)
 /// that only keys registered through the old U2F API need; Tapgate's keys are FIDO2
 /// credentials registered under the RP ID.
+///
+/// `challenge` and the credential ids are read in either base64 alphabet: W3C WebAuthn's JSON
+/// form is base64url, which webauthn-rs-proto insists on, but Okta's encoding here is not
+/// confirmed, and rewriting standard base64 into base64url changes nothing else.
 pub(crate) fn request_options(
     public_key: Value,
     config: &IdpConfig,
@@ -121,7 +125,30 @@ pub(crate) fn request_options(
         options.entry("rpId").or_insert(rp_id);
     }
     options.remove("extensions");
+    if let Some(challenge) = options.get_mut("challenge") {
+        to_base64url(challenge);
+    }
+    if let Some(Value::Array(allowed)) = options.get_mut("allowCredentials") {
+        for id in allowed.iter_mut().filter_map(|credential| credential.get_mut("id")) {
+            to_base64url(id);
+        }
+    }
     auth0::request_options(Value::Object(options), config)
+}
+
+/// Standard base64 (`+`, `/`, `=` padding) rewritten as unpadded base64url, in place.
+fn to_base64url(value: &mut Value) {
+    if let Value::String(text) = value {
+        *text = text
+            .trim_end_matches('=')
+            .chars()
+            .map(|c| match c {
+                '+' => '-',
+                '/' => '_',
+                other => other,
+            })
+            .collect();
+    }
 }
 
 /// The assertion as Okta's flat token-request fields (§8e): no credential id, `userHandle` only
@@ -318,6 +345,17 @@ mod tests {
         assert_eq!(options.public_key.allow_credentials[0].id, vec![1, 2, 3]);
         assert_eq!(options.public_key.user_verification, UserVerificationPolicy::Preferred);
         assert!(options.public_key.extensions.is_none(), "appid dropped");
+    }
+
+    #[test]
+    fn standard_base64_challenges_and_ids_are_read_too() {
+        let options = request_options(
+            json!({ "challenge": "+/8=", "allowCredentials": [{ "id": "+/8=", "type": "public-key" }] }),
+            &config(),
+        )
+        .expect("parses");
+        assert_eq!(options.public_key.challenge, vec![0xfb, 0xff]);
+        assert_eq!(options.public_key.allow_credentials[0].id, vec![0xfb, 0xff]);
     }
 
     #[test]
