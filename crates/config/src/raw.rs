@@ -63,7 +63,7 @@ pub struct RawIdp {
     pub flow: Option<Spanned<String>>,
     /// Login hint: required for `passkey` (the IdP lists this user's keys), optional for `browser`.
     pub username: Option<Spanned<String>>,
-    /// Passkey sign-in API of the IdP (`auth0`); only for `flow = "passkey"`.
+    /// Passkey sign-in API of the IdP (`auth0` or `okta`); only for `flow = "passkey"`.
     pub dialect: Option<Spanned<String>>,
     /// `usb` or `soft:/path/to/key-file`.
     pub authenticator: Option<Spanned<String>>,

@@ -175,6 +175,9 @@ impl TokenChoice {
 pub enum Dialect {
     /// Auth0 Native Passkeys: `POST /passkey/challenge`, then the webauthn grant at `/oauth/token`.
     Auth0,
+    /// Okta Direct Authentication with WebAuthn: `POST .../v1/primary-authenticate` (derived
+    /// from the token endpoint), then the webauthn grant with the assertion as flat form fields.
+    Okta,
 }
 
 /// Which authenticator signs.
@@ -243,6 +246,7 @@ impl Dialect {
     pub fn as_str(self) -> &'static str {
         match self {
             Dialect::Auth0 => "auth0",
+            Dialect::Okta => "okta",
         }
     }
 }

@@ -78,7 +78,8 @@ pub fn resolve(raw: &RawSignInKeys<'_>) -> Result<SignInKeys, Refusal> {
                     return Err(refuse(
                         f.span().start,
                         "flow",
-                        "flow = \"passkey\" needs the IdP's passkey API: add dialect = \"auth0\"".to_string(),
+                        "flow = \"passkey\" needs the IdP's passkey API: add dialect = \"auth0\" or dialect = \"okta\""
+                            .to_string(),
                     ));
                 }
             },
@@ -156,10 +157,9 @@ pub fn resolve(raw: &RawSignInKeys<'_>) -> Result<SignInKeys, Refusal> {
 fn dialect(value: &Spanned<String>) -> Result<Dialect, String> {
     match value.get_ref().trim() {
         "auth0" => Ok(Dialect::Auth0),
-        "okta" | "kanidm" => {
-            Err(format!("`{}` is not supported yet; supported: auth0", value.get_ref().trim()))
-        }
-        other => Err(format!("unknown dialect `{other}`; supported: auth0")),
+        "okta" => Ok(Dialect::Okta),
+        "kanidm" => Err("`kanidm` is not supported yet; supported: auth0, okta".to_string()),
+        other => Err(format!("unknown dialect `{other}`; supported: auth0, okta")),
     }
 }
 
@@ -203,6 +203,26 @@ mod tests {
     }
 
     #[test]
+    fn okta_is_a_passkey_dialect_that_needs_a_username() {
+        let config = load("flow = \"passkey\"\ndialect = \"okta\"\nusername = \"alice@example.com\"\n")
+            .expect("valid");
+        let idp = config.idp(None).expect("corp");
+        assert_eq!(idp.flow, Flow::Passkey(Dialect::Okta));
+        assert_eq!(idp.username.as_deref(), Some("alice@example.com"));
+        // As with auth0, the dialect alone means a passkey sign-in.
+        let implied = load("dialect = \"okta\"\nusername = \"alice@example.com\"\n").expect("valid");
+        assert_eq!(implied.idp(None).expect("corp").flow, Flow::Passkey(Dialect::Okta));
+        assert_eq!(
+            refusal("flow = \"passkey\"\ndialect = \"okta\"\n"),
+            "/etc/tapgate/config.toml:4: idp.corp.username: a passkey sign-in needs username: the IdP must know whose keys to ask for"
+        );
+        assert!(
+            refusal("flow = \"device\"\ndialect = \"okta\"\n")
+                .contains("dialect only applies to flow = \"passkey\"")
+        );
+    }
+
+    #[test]
     fn browser_with_a_login_hint_port_and_id_token() {
         let config = load(
             "flow = \"browser\"\nusername = \"alice@example.com\"\ntoken = \"id\"\nredirect_port = 8765\n",
@@ -237,7 +257,7 @@ mod tests {
     fn passkey_without_a_dialect_says_which_to_add() {
         assert_eq!(
             refusal("flow = \"passkey\"\nusername = \"alice@example.com\"\n"),
-            "/etc/tapgate/config.toml:4: idp.corp.flow: flow = \"passkey\" needs the IdP's passkey API: add dialect = \"auth0\""
+            "/etc/tapgate/config.toml:4: idp.corp.flow: flow = \"passkey\" needs the IdP's passkey API: add dialect = \"auth0\" or dialect = \"okta\""
         );
     }
 
@@ -269,8 +289,13 @@ mod tests {
             refusal("token = \"refresh\"\n"),
             "/etc/tapgate/config.toml:4: idp.corp.token: unknown token `refresh`; use access (the access token) or id (the ID token)"
         );
-        let err = refusal("flow = \"passkey\"\ndialect = \"okta\"\nusername = \"a\"\n");
-        assert!(err.contains("idp.corp.dialect: `okta` is not supported yet; supported: auth0"), "{err}");
+        let err = refusal("flow = \"passkey\"\ndialect = \"kanidm\"\nusername = \"a\"\n");
+        assert!(
+            err.contains("idp.corp.dialect: `kanidm` is not supported yet; supported: auth0, okta"),
+            "{err}"
+        );
+        let err = refusal("dialect = \"azure\"\nusername = \"a\"\n");
+        assert!(err.contains("idp.corp.dialect: unknown dialect `azure`; supported: auth0, okta"), "{err}");
         assert!(refusal("username = \" \"\n").contains("idp.corp.username: must not be empty"));
     }
 

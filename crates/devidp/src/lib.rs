@@ -1,7 +1,8 @@
-//! tapgate-devidp: a small, real OIDC provider speaking the Auth0 Native Passkeys dialect and
-//! the browser sign-in of native apps (authorization code + PKCE, RFC 8252) with a WebAuthn
-//! sign-in page, and the device authorization grant (RFC 8628) with a WebAuthn verification
-//! page (docs/idp-wire-contract.md), for Tapgate demos and tests.
+//! tapgate-devidp: a small, real OIDC provider speaking the Auth0 Native Passkeys dialect,
+//! Okta's Direct Authentication with WebAuthn, the browser sign-in of native apps
+//! (authorization code + PKCE, RFC 8252) with a WebAuthn sign-in page, and the device
+//! authorization grant (RFC 8628) with a WebAuthn verification page
+//! (docs/idp-wire-contract.md), for Tapgate demos and tests.
 //!
 //! It serves HTTPS on loopback with its own CA, signs ES256 tokens, verifies security-key
 //! assertions with webauthn-rs and keeps its state in a data directory, so other processes
@@ -32,9 +33,10 @@
 //! - `export`: [`export_credentials`], a soft key's credentials for a WebDriver virtual
 //!   authenticator.
 //! - `server`: [`IdpServer`] / [`serve`], routes (`server::discovery`, `server::challenge`,
-//!   `server::token` with `server::code_grant` and `server::device_grant`, `server::revoke`,
+//!   `server::token` with `server::code_grant` and `server::device_grant`,
+//!   `server::okta_challenge` and `server::okta_grant` (the Okta dialect), `server::revoke`,
 //!   `server::authorize`, `server::browser_sign_in`, `server::device_authorization`,
-//!   `server::device_sign_in`, `server::key_ceremony` (shared by both pages),
+//!   `server::device_sign_in`, `server::key_ceremony` (shared by both pages and both dialects),
 //!   `server::sign_in_page`), request bodies, JSON errors and the `Date` header.
 //!
 //! # Data directory

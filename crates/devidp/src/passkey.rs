@@ -1,18 +1,17 @@
 //! The WebAuthn relying party (rp_id `localhost`) and the pending sign-in ceremonies between
-//! `POST /passkey/challenge` and the webauthn grant.
+//! a dialect's challenge (`POST /passkey/challenge`, `POST /oauth/primary-authenticate`) and
+//! its webauthn grant.
 
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 use url::Url;
-use uuid::Uuid;
-use webauthn_rs::prelude::{
-    PublicKeyCredential, RequestChallengeResponse, SecurityKeyAuthentication, WebauthnError,
-};
+use webauthn_rs::prelude::{PublicKeyCredential, RequestChallengeResponse, WebauthnError};
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use crate::error::Error;
 use crate::pending::Pending;
+use crate::server::key_ceremony::KeyCeremony;
 
 /// The relying party id every credential of the dev IdP is bound to.
 pub(crate) const RP_ID: &str = "localhost";
@@ -20,7 +19,7 @@ pub(crate) const RP_ID: &str = "localhost";
 /// How long the authenticator may wait for a touch (the challenge's `timeout`).
 const AUTHENTICATOR_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// How long an `auth_session` stays redeemable (wire contract 4a).
+/// How long an `auth_session` (or an Okta challenge) stays redeemable (wire contract 4a).
 const CEREMONY_TTL_SECS: i64 = 300;
 
 /// Members of `authn_params_public_key` the wire contract names; webauthn-rs adds others
@@ -35,15 +34,15 @@ pub(crate) fn relying_party(origin: &Url) -> Result<Webauthn, Error> {
         .map_err(Error::Webauthn)
 }
 
-/// A sign-in waiting for its assertion.
+/// A sign-in waiting for its assertion at the token endpoint.
 pub(crate) struct Ceremony {
-    pub(crate) sub: Uuid,
-    pub(crate) user_name: String,
+    /// The client the challenge was issued to; only it may redeem it.
     pub(crate) client_id: String,
-    pub(crate) state: SecurityKeyAuthentication,
+    pub(crate) key: KeyCeremony,
 }
 
-/// Ceremonies by `auth_session`, each redeemable for [`CEREMONY_TTL_SECS`].
+/// Ceremonies by `auth_session` (Auth0) or by challenge (Okta), each redeemable for
+/// [`CEREMONY_TTL_SECS`].
 #[derive(Default)]
 pub(crate) struct PendingCeremonies(Pending<Ceremony>);
 
@@ -51,6 +50,12 @@ impl PendingCeremonies {
     /// Stores a ceremony and returns its new, unguessable `auth_session`.
     pub(crate) fn insert(&self, ceremony: Ceremony, now: i64) -> String {
         self.0.insert(ceremony, now.saturating_add(CEREMONY_TTL_SECS), now)
+    }
+
+    /// Stores a ceremony under an id the dialect already has (Okta: the challenge itself,
+    /// which comes back inside the signed clientDataJSON).
+    pub(crate) fn insert_as(&self, id: String, ceremony: Ceremony, now: i64) {
+        self.0.put(id, ceremony, now.saturating_add(CEREMONY_TTL_SECS), now);
     }
 
     /// Removes and returns the ceremony: an `auth_session` is single use whatever the outcome.

@@ -20,7 +20,7 @@ use crate::discovery::Discovery;
 use crate::http::{IdpHttp, IdpResponse, OAuthError, status_text};
 use crate::{IdpError, KeyKind, TouchRequest};
 
-/// The grant type Auth0 (and Okta) use for a WebAuthn assertion at the token endpoint.
+/// The grant type Auth0 (and Okta, `okta`) use for a WebAuthn assertion at the token endpoint.
 pub(crate) const WEBAUTHN_GRANT: &str = "urn:okta:params:oauth:grant-type:webauthn";
 /// RFC 6749 §6.
 const REFRESH_GRANT: &str = "refresh_token";
@@ -167,7 +167,8 @@ pub(crate) async fn finish(
     Err(grant_error(config, request.kind, &format!("POST {endpoint}"), &response))
 }
 
-/// RFC 6749 §6: a new access token from a refresh token.
+/// RFC 6749 §6: a new access token from a refresh token. Plain OAuth, so every flow and dialect
+/// refreshes through it (Okta's refresh is the same grant).
 pub(crate) async fn refresh(
     http: &IdpHttp,
     discovery: &Discovery,
@@ -192,7 +193,7 @@ pub(crate) async fn refresh(
 }
 
 /// A failed `POST /passkey/challenge` (docs/idp-wire-contract.md §3).
-fn challenge_error(config: &IdpConfig, endpoint: &str, response: &IdpResponse) -> IdpError {
+pub(crate) fn challenge_error(config: &IdpConfig, endpoint: &str, response: &IdpResponse) -> IdpError {
     let error = OAuthError::parse(&response.body);
     match error.error.as_str() {
         "user_not_found" => {
@@ -209,7 +210,12 @@ fn challenge_error(config: &IdpConfig, endpoint: &str, response: &IdpResponse) -
 }
 
 /// A failed WebAuthn grant (docs/idp-wire-contract.md §4a).
-fn grant_error(config: &IdpConfig, kind: KeyKind, endpoint: &str, response: &IdpResponse) -> IdpError {
+pub(crate) fn grant_error(
+    config: &IdpConfig,
+    kind: KeyKind,
+    endpoint: &str,
+    response: &IdpResponse,
+) -> IdpError {
     let error = OAuthError::parse(&response.body);
     let description = error.describe();
     let refused = error.error == "invalid_grant" || response.status == StatusCode::FORBIDDEN;

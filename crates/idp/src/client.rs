@@ -14,8 +14,16 @@ use crate::http::IdpHttp;
 use crate::token::{for_database, token_set};
 use crate::{
     Authenticator, BrowserSettings, ClockSkew, DeviceSettings, IdpError, Prompt, TokenSet, TouchRequest,
-    auth0, browser, device,
+    auth0, browser, device, okta,
 };
+
+/// What a passkey dialect needs, besides the assertion, to redeem a challenge.
+enum Redeem {
+    /// Auth0 ties the grant to the challenge by an opaque, single-use session.
+    Auth0 { auth_session: SecretString },
+    /// Okta ties it by the challenge inside the signed clientDataJSON: nothing to keep.
+    Okta,
+}
 
 /// The client of one configured IdP. Cheap to clone: clones share the HTTP connection pool,
 /// the cached discovery document and the skew measurements.
@@ -110,8 +118,10 @@ impl IdpClient {
     ) -> Result<TokenSet, IdpError> {
         let config = &self.inner.config;
         match config.flow {
-            // The only dialect so far; a new `Dialect` variant makes this stop compiling, on purpose.
-            Flow::Passkey(Dialect::Auth0) => self.sign_in_with_passkey(authenticator, prompt).await,
+            // Each dialect by name: a new `Dialect` variant makes this stop compiling, on purpose.
+            Flow::Passkey(dialect @ (Dialect::Auth0 | Dialect::Okta)) => {
+                self.sign_in_with_passkey(dialect, authenticator, prompt).await
+            }
             Flow::Browser => self.sign_in_with_browser(prompt).await,
             Flow::Device => self.sign_in_with_device(prompt).await,
         }
@@ -129,9 +139,11 @@ impl IdpClient {
         device::sign_in(&self.inner.http, discovery, config, clock, &self.device, prompt.as_ref()).await
     }
 
-    /// The Auth0 Native Passkeys sign-in (docs/idp-wire-contract.md).
+    /// A key tap through the IdP's passkey API: Auth0 Native Passkeys (docs/idp-wire-contract.md
+    /// §3-4) or Okta Direct Authentication with WebAuthn (§8).
     async fn sign_in_with_passkey(
         &self,
+        dialect: Dialect,
         authenticator: Arc<dyn Authenticator>,
         prompt: Arc<dyn Prompt>,
     ) -> Result<TokenSet, IdpError> {
@@ -140,17 +152,24 @@ impl IdpClient {
         let username =
             config.username.clone().ok_or_else(|| IdpError::NoUsername { idp: config.name.clone() })?;
         let discovery = self.discovery().await?;
-        auth0::check_discovery(discovery, config)?;
 
-        // Auth0 Native Passkeys step 1: the challenge (and auth_session) for this user.
-        let challenge = auth0::start(http, config).await?;
+        // Step 1: the challenge for this user, and what redeems its assertion.
+        let (options, redeem) = match dialect {
+            Dialect::Auth0 => {
+                auth0::check_discovery(discovery, config)?;
+                let challenge = auth0::start(http, config).await?;
+                (challenge.options, Redeem::Auth0 { auth_session: challenge.auth_session })
+            }
+            // No discovery check: whether Okta lists its WebAuthn grant in
+            // grant_types_supported is not confirmed, and primary-authenticate says no itself.
+            Dialect::Okta => (okta::start(http, discovery, config).await?, Redeem::Okta),
+        };
 
         // Step 2: W3C WebAuthn §5.1.4 [[Get]] on the key. A USB ceremony waits up to a minute
         // for a touch, so it runs on a blocking thread.
         let request = TouchRequest { idp: config.name.clone(), username, kind: authenticator.kind() };
         let origin = config.rp_origin.clone();
         let ceremony_request = request.clone();
-        let options = challenge.options;
         let credential = tokio::task::spawn_blocking(move || {
             let result = authenticator.authenticate(&ceremony_request, &origin, options, prompt.as_ref());
             prompt.finished();
@@ -164,8 +183,12 @@ impl IdpClient {
         })??;
 
         // Step 3: the WebAuthn grant.
-        let response =
-            auth0::finish(http, discovery, config, &request, &challenge.auth_session, &credential).await?;
+        let response = match redeem {
+            Redeem::Auth0 { auth_session } => {
+                auth0::finish(http, discovery, config, &request, &auth_session, &credential).await?
+            }
+            Redeem::Okta => okta::finish(http, discovery, config, &request, &credential).await?,
+        };
         token_set(
             &config.name,
             &format!("POST {}", discovery.token_endpoint),

@@ -69,6 +69,19 @@ pub enum IdpError {
     #[error("the {kind} could not sign in to {idp}: {reason}")]
     KeyFailed { idp: String, kind: KeyKind, reason: String },
 
+    /// The IdP wants a second factor after the key tap (Okta `mfa_required`).
+    #[error(
+        "the IdP {idp} asks for a second factor after the key tap, which Tapgate does not do yet: use flow = \"browser\" for it"
+    )]
+    SecondFactorRequired { idp: String },
+
+    /// The IdP will not let this client use its key-tap API (Okta: the WebAuthn direct-auth
+    /// grant is not enabled for the app, or the client is not the registered one).
+    #[error(
+        "the IdP {idp} would not start a key sign-in ({description}): check client_id in [idp.{idp}] and that the app may use the WebAuthn direct-authentication grant, or use flow = \"browser\""
+    )]
+    DirectAuthRefused { idp: String, description: String },
+
     /// The refresh token was refused (expired, revoked, reused): a tap is needed.
     #[error("the IdP {idp} refused the refresh token ({description}): sign in again with your key")]
     RefreshRejected { idp: String, description: String },

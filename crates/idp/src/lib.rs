@@ -14,6 +14,8 @@
 //!   `schedule` (when to poll), `answer` (what a poll means), the loop on tokio time.
 //! - `auth0`: the Auth0 Native Passkeys dialect: challenge, WebAuthn grant, refresh grant, and
 //!   their JSON shapes.
+//! - `okta`: the Okta Direct Authentication dialect with WebAuthn: primary-authenticate (its
+//!   endpoint derived from the token endpoint), the WebAuthn grant with flat form fields.
 //! - `http`: the HTTPS client (trust roots, timeouts, redirects), `Date` capture, transport/TLS
 //!   failure classification, the OAuth error body.
 //! - `token`: [`TokenSet`] from a token response; redacted `Debug`.
@@ -35,6 +37,7 @@ mod device;
 mod discovery;
 mod error;
 mod http;
+mod okta;
 mod revoke;
 mod skew;
 mod soft;

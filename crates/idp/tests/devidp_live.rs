@@ -173,6 +173,56 @@ async fn sign_in_refresh_and_rotation() {
     println!("{err}");
 }
 
+/// `dialect = "okta"` (docs/idp-wire-contract.md §8): primary-authenticate at the path derived
+/// from the dev IdP's token endpoint, the grant with flat fields, then a refresh.
+#[tokio::test]
+async fn okta_dialect_sign_in_and_refresh() {
+    let idp = DevIdp::start(&[]);
+    let keys = tempfile::tempdir().expect("tempdir");
+    let alice_key = keys.path().join("alice.key");
+    let bob_key = keys.path().join("bob.key");
+    idp.enroll("alice@example.com", "dba,dev", &alice_key);
+    idp.enroll("bob@example.com", "dev", &bob_key);
+    let okta = |username: &str, key: &Path| IdpConfig {
+        flow: Flow::Passkey(Dialect::Okta),
+        ..idp.config(username, key)
+    };
+    let config = okta("alice@example.com", &alice_key);
+
+    let client = IdpClient::new(&config, SystemClock::shared()).expect("client");
+    let prompt = Arc::new(CountingPrompt::default());
+    let key = authenticator_for(&config.authenticator).expect("soft key");
+    let tokens = client.sign_in(key, prompt.clone()).await.expect("okta sign in");
+    assert_eq!(prompt.approvals.load(Ordering::SeqCst), 1);
+    assert_eq!(prompt.finished.load(Ordering::SeqCst), 1);
+    assert_eq!(tokens.claims.iss, idp.issuer);
+    assert_eq!(tokens.claims.identity(), "alice@example.com");
+    assert_eq!(tokens.claims.groups, vec!["dba".to_string(), "dev".to_string()]);
+    assert_eq!(tokens.claims.aud, vec!["postgres".to_string()]);
+
+    // A second tap with the saved counter, then the refresh grant, rotating.
+    let again = client.sign_in(authenticator_for(&config.authenticator).expect("key"), prompt).await;
+    assert!(again.is_ok(), "{:?}", again.err());
+    let first_refresh = tokens.refresh_token.clone().expect("refresh token");
+    let refreshed = client.refresh(&first_refresh).await.expect("refresh");
+    assert_eq!(refreshed.claims.identity(), "alice@example.com");
+    let err = client.refresh(&first_refresh).await.expect_err("reused refresh token");
+    assert!(err.is_sign_in_needed(), "{err}");
+
+    let err = sign_in(&okta("carol@example.com", &alice_key)).await.expect_err("no carol");
+    assert!(matches!(err, IdpError::UnknownUser { .. }), "{err}");
+    let err = sign_in(&okta("alice@example.com", &bob_key)).await.expect_err("bob's key");
+    assert_eq!(err.to_string(), "this software key is not registered for alice@example.com at corp");
+    let err =
+        sign_in(&IdpConfig { rp_origin: Url::parse("https://localhost:1").expect("url"), ..config.clone() })
+            .await
+            .expect_err("origin");
+    assert!(matches!(err, IdpError::AssertionRefused { .. }), "{err}");
+    assert!(err.to_string().contains("origin mismatch"), "{err}");
+    let err = sign_in(&IdpConfig { client_id: "someone-else".into(), ..config }).await.expect_err("client");
+    assert!(matches!(err, IdpError::DirectAuthRefused { .. }), "{err}");
+}
+
 #[tokio::test]
 async fn the_errors_a_user_can_run_into() {
     let idp = DevIdp::start(&[]);

@@ -1,17 +1,22 @@
-//! The security-key ceremony of the IdP's own pages (W3C WebAuthn §7.2, with webauthn-rs):
-//! a challenge for a named user's registered keys, then the assertion checked and the
-//! signature counter saved. Shared by the browser sign-in page (`/authorize`) and the device
-//! verification page (`/device`), which differ only in what a success buys.
+//! The security-key ceremony (W3C WebAuthn §7.2, with webauthn-rs): a challenge for a named
+//! user's registered keys, then the assertion checked and the signature counter saved.
+//! Shared by every way to sign in with a key: the browser sign-in page (`/authorize`), the
+//! device verification page (`/device`), the Auth0 dialect's webauthn grant and the Okta
+//! dialect's, which differ only in how the assertion arrives and what a success buys.
 
 use axum::http::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
-use webauthn_rs::prelude::{PublicKeyCredential, RequestChallengeResponse, SecurityKeyAuthentication};
+use webauthn_rs::prelude::{
+    PublicKeyCredential, RequestChallengeResponse, SecurityKeyAuthentication, WebauthnError,
+};
 
 use super::IdpState;
 use super::api_error::ApiError;
 use super::body::OAuthBody;
 use crate::passkey::refusal_reason;
-use crate::users::{Users, record_authentication};
+use crate::users::{User, Users, record_authentication};
 
 /// A ceremony between its challenge and its assertion.
 pub(crate) struct KeyCeremony {
@@ -19,6 +24,10 @@ pub(crate) struct KeyCeremony {
     pub(super) user_name: String,
     state: SecurityKeyAuthentication,
 }
+
+/// How a caller words a refusal (the pages: 403 `access_denied`; the token endpoint:
+/// `invalid_grant`).
+pub(super) type Refuse = fn(String) -> ApiError;
 
 /// A challenge for the keys of `username`, and the ceremony that checks the answer.
 pub(super) fn begin(
@@ -44,23 +53,87 @@ pub(super) fn begin(
     Ok((challenge, KeyCeremony { sub: user.sub, user_name: user.name.clone(), state: ceremony }))
 }
 
-/// Checks the assertion in `body` (`credential`) against the ceremony, and saves the new
-/// counter.
+/// The pages: checks the assertion in `body` (`credential`) against the ceremony.
 pub(super) fn verify(state: &IdpState, body: &OAuthBody, ceremony: &KeyCeremony) -> Result<(), ApiError> {
     let assertion: PublicKeyCredential = serde_json::from_value(body.object("credential")?)
         .map_err(|e| ApiError::invalid_request(format!("credential is not a WebAuthn assertion: {e}")))?;
+    check(state, &assertion, ceremony, denied).map(drop)
+}
+
+/// Checks an assertion that names its credential (`rawId`), and saves the new counter.
+/// Returns the user as now on disk.
+pub(super) fn check(
+    state: &IdpState,
+    assertion: &PublicKeyCredential,
+    ceremony: &KeyCeremony,
+    refuse: Refuse,
+) -> Result<User, ApiError> {
     let users = Users::load(&state.data).map_err(ApiError::server)?;
-    let user = users
-        .by_sub(ceremony.sub)
-        .ok_or_else(|| denied(format!("user {} no longer exists", ceremony.user_name)))?;
+    let user = ceremony_user(&users, ceremony, refuse)?;
+    // Checked before webauthn-rs so the refusal names the actual problem.
     if !user.owns_credential(&assertion.raw_id) {
-        return Err(denied(format!("security key not registered for {}", user.name)));
+        return Err(not_registered(user, refuse));
     }
+    finish(state, user, assertion, ceremony, refuse)
+}
+
+/// Checks an assertion that does not say which credential signed (Okta's token request sends
+/// no credential id, docs/idp-wire-contract.md §8e): each of the user's keys is tried as the
+/// signer; a signature none of them made means the key is not this user's.
+///
+/// `assertion`'s `id`/`rawId` are ignored and replaced per try. Returns the user.
+pub(super) fn check_unnamed(
+    state: &IdpState,
+    assertion: &PublicKeyCredential,
+    ceremony: &KeyCeremony,
+    refuse: Refuse,
+) -> Result<User, ApiError> {
+    let users = Users::load(&state.data).map_err(ApiError::server)?;
+    let user = ceremony_user(&users, ceremony, refuse)?;
+    for key in user.security_keys() {
+        let mut attempt = assertion.clone();
+        attempt.raw_id = key.cred_id().clone();
+        attempt.id = URL_SAFE_NO_PAD.encode(key.cred_id().as_slice());
+        match state.webauthn.finish_securitykey_authentication(&attempt, &ceremony.state) {
+            Ok(result) => {
+                record_authentication(&state.data, user.sub, &result).map_err(ApiError::server)?;
+                return Ok(user.clone());
+            }
+            // Another key's signature: try the next one.
+            Err(WebauthnError::AuthenticationFailure) => {}
+            // Origin, challenge, RP ID, flags: the same for every key, so say it now.
+            Err(e) => {
+                return Err(refuse(format!(
+                    "assertion refused: {}",
+                    refusal_reason(&e, &attempt, &state.origin)
+                )));
+            }
+        }
+    }
+    Err(not_registered(user, refuse))
+}
+
+fn ceremony_user<'u>(users: &'u Users, ceremony: &KeyCeremony, refuse: Refuse) -> Result<&'u User, ApiError> {
+    users.by_sub(ceremony.sub).ok_or_else(|| refuse(format!("user {} no longer exists", ceremony.user_name)))
+}
+
+fn finish(
+    state: &IdpState,
+    user: &User,
+    assertion: &PublicKeyCredential,
+    ceremony: &KeyCeremony,
+    refuse: Refuse,
+) -> Result<User, ApiError> {
     let result =
-        state.webauthn.finish_securitykey_authentication(&assertion, &ceremony.state).map_err(|e| {
-            denied(format!("assertion refused: {}", refusal_reason(&e, &assertion, &state.origin)))
+        state.webauthn.finish_securitykey_authentication(assertion, &ceremony.state).map_err(|e| {
+            refuse(format!("assertion refused: {}", refusal_reason(&e, assertion, &state.origin)))
         })?;
-    record_authentication(&state.data, user.sub, &result).map_err(ApiError::server)
+    record_authentication(&state.data, user.sub, &result).map_err(ApiError::server)?;
+    Ok(user.clone())
+}
+
+fn not_registered(user: &User, refuse: Refuse) -> ApiError {
+    refuse(format!("security key not registered for {}", user.name))
 }
 
 /// 403 `access_denied`: the key did not prove who the person said they were.

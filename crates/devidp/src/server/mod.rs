@@ -12,7 +12,9 @@ mod device_authorization;
 mod device_grant;
 mod device_sign_in;
 mod discovery;
-mod key_ceremony;
+pub(crate) mod key_ceremony;
+mod okta_challenge;
+mod okta_grant;
 mod revoke;
 mod sign_in_page;
 mod token;
@@ -115,7 +117,10 @@ pub(crate) struct IdpState {
     pub(crate) token_ttl: Duration,
     pub(crate) refresh_ttl: Duration,
     pub(crate) webauthn: Webauthn,
+    /// Auth0 dialect sign-ins by `auth_session`.
     pub(crate) ceremonies: PendingCeremonies,
+    /// Okta dialect sign-ins by challenge (base64url, as clientDataJSON carries it).
+    pub(crate) okta_ceremonies: PendingCeremonies,
     /// Sign-in pages served by `/authorize` and not yet finished.
     pub(crate) browser_sign_ins: Pending<BrowserSignIn>,
     /// Verification pages served by `/device` and not yet answered.
@@ -169,6 +174,7 @@ impl IdpServer {
             token_ttl: options.token_ttl,
             refresh_ttl: options.refresh_ttl,
             ceremonies: PendingCeremonies::default(),
+            okta_ceremonies: PendingCeremonies::default(),
             browser_sign_ins: Pending::default(),
             device_sign_ins: Pending::default(),
             device_interval_secs: i64::try_from(options.device_interval.as_secs()).unwrap_or(i64::MAX).max(1),
@@ -226,6 +232,7 @@ fn router(state: Arc<IdpState>) -> Router {
         .route("/device/cancel", post(device_sign_in::cancel))
         .route("/oauth/device/code", post(device_authorization::device_authorization))
         .route("/passkey/challenge", post(challenge::challenge))
+        .route("/oauth/primary-authenticate", post(okta_challenge::primary_authenticate))
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(revoke::revoke))
         .fallback(api_error::not_found)

@@ -15,13 +15,12 @@ use super::api_error::ApiError;
 use super::body::OAuthBody;
 use super::device_grant::DEVICE_GRANT;
 use super::discovery::WEBAUTHN_GRANT;
-use super::{IdpState, blocking, code_grant, device_grant};
+use super::{IdpState, blocking, code_grant, device_grant, key_ceremony, okta_grant};
 use crate::authorize_request::DEFAULT_SCOPE;
 use crate::keys::SigningKeys;
-use crate::passkey::refusal_reason;
 use crate::refresh::{self, Redeemed, RefreshRecord};
 use crate::tokens::{TokenGrant, mint};
-use crate::users::{User, Users, record_authentication};
+use crate::users::{User, Users};
 
 pub(crate) async fn token(State(state): State<Arc<IdpState>>, body: OAuthBody) -> Result<Response, ApiError> {
     blocking(move || grant(&state, &body)).await?
@@ -89,8 +88,12 @@ fn grant(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
     }
 }
 
-/// Wire contract 4a: verify the assertion for a pending ceremony.
+/// Wire contract 4a: verify the assertion for a pending ceremony. The same grant type carries
+/// Okta's flat assertion fields (section 8, `okta_grant`): an `auth_session` says Auth0.
 fn webauthn_grant(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> Result<Issued, ApiError> {
+    if body.field("auth_session")?.is_none() && body.field("clientDataJSON")?.is_some() {
+        return okta_grant::redeem(state, body, log);
+    }
     let client_id = body.required("client_id")?;
     let auth_session = body.required("auth_session")?;
     let assertion: PublicKeyCredential = serde_json::from_value(body.object("authn_response")?)
@@ -104,25 +107,24 @@ fn webauthn_grant(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> Res
         .ceremonies
         .take(&auth_session, now)
         .ok_or_else(|| forbidden("auth_session unknown or expired"))?;
-    log.user = Some(ceremony.user_name.clone());
+    log.user = Some(ceremony.key.user_name.clone());
     if ceremony.client_id != client_id {
         return Err(forbidden("auth_session was issued to another client"));
     }
+    let user = key_ceremony::check(state, &assertion, &ceremony.key, forbidden)?;
+    signed_in(state, &user, client_id, audience, scope, now)
+}
 
-    let users = Users::load(&state.data).map_err(ApiError::server)?;
-    let user = users
-        .by_sub(ceremony.sub)
-        .ok_or_else(|| forbidden(format!("user {} no longer exists", ceremony.user_name)))?;
-    // Checked before webauthn-rs so the refusal names the actual problem.
-    if !user.owns_credential(&assertion.raw_id) {
-        return Err(forbidden(format!("security key not registered for {}", user.name)));
-    }
-    let result =
-        state.webauthn.finish_securitykey_authentication(&assertion, &ceremony.state).map_err(|e| {
-            forbidden(format!("assertion refused: {}", refusal_reason(&e, &assertion, &state.origin)))
-        })?;
-    record_authentication(&state.data, user.sub, &result).map_err(ApiError::server)?;
-
+/// The tokens of a key tap at the token endpoint (either dialect): a new refresh-token
+/// family that lives `refresh_ttl` from the tap.
+pub(super) fn signed_in(
+    state: &IdpState,
+    user: &User,
+    client_id: String,
+    audience: String,
+    scope: String,
+    now: i64,
+) -> Result<Issued, ApiError> {
     let expires_at = now.saturating_add(secs(state.refresh_ttl));
     issue(
         state,
@@ -225,7 +227,7 @@ pub(super) fn issue(
     Ok(Issued { response, kid: key.kid })
 }
 
-/// 403 `invalid_grant`: the webauthn grant's refusals (wire contract 4a).
+/// 403 `invalid_grant`: the Auth0 webauthn grant's refusals (wire contract 4a).
 fn forbidden(description: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "invalid_grant", description)
 }

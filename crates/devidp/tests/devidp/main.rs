@@ -9,6 +9,7 @@ mod discovery;
 mod export_credential;
 mod key_rotation;
 mod leak_scan;
+mod okta_sign_in;
 mod real_browser;
 mod refresh;
 mod restart;
