@@ -450,28 +450,24 @@ impl Background {
         }
     }
 
-    /// Sends SIGINT (Ctrl-C) and waits up to `timeout` for the exit; returns the exit code.
-    #[track_caller]
     /// Waits for it to exit by itself; its exit code. Panics (after killing it) at `timeout`.
+    #[track_caller]
     pub fn wait(&mut self, timeout: Duration) -> Option<i32> {
-        let mut child = self.child.take()?;
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status.code();
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("tapgate did not finish within {timeout:?}:\nstderr: {}", self.stderr());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = self.child.take()?;
+        self.reap(child, timeout, &format!("did not finish within {timeout:?}"))
     }
 
+    /// Sends SIGINT (Ctrl-C) and waits up to `timeout` for the exit; returns the exit code.
+    #[track_caller]
     pub fn interrupt(&mut self, timeout: Duration) -> Option<i32> {
-        let mut child = self.child.take()?;
+        let child = self.child.take()?;
         signal(child.id(), "INT");
+        self.reap(child, timeout, &format!("did not stop within {timeout:?} of SIGINT"))
+    }
+
+    /// Waits up to `timeout` for `child` to exit; kills it and panics saying `failure` if not.
+    #[track_caller]
+    fn reap(&self, mut child: Child, timeout: Duration, failure: &str) -> Option<i32> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -480,9 +476,9 @@ impl Background {
             if std::time::Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("tapgate did not stop within {timeout:?} of SIGINT:\nstderr: {}", self.stderr());
+                panic!("tapgate {failure}:\nstderr: {}", self.stderr());
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
@@ -512,6 +508,19 @@ pub fn keyring_entry(idp: &str) -> Option<String> {
         .output()
         .ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned()).filter(|s| !s.is_empty())
+}
+
+/// What `token_endpoint` (trusting `ca`) answers to the refresh grant with `refresh_token`, as
+/// client `tapgate`: the status code and the body.
+pub fn refresh_grant(token_endpoint: &str, ca: &Path, refresh_token: &str) -> (u16, String) {
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+    let client = reqwest::blocking::Client::builder().add_root_certificate(ca).build().unwrap();
+    let response = client
+        .post(token_endpoint)
+        .form(&[("grant_type", "refresh_token"), ("client_id", "tapgate"), ("refresh_token", refresh_token)])
+        .send()
+        .unwrap();
+    (response.status().as_u16(), response.text().unwrap_or_default())
 }
 
 /// Makes the verifiers' JWKS cache file at `path` look `seconds` older (its last fetch and last
