@@ -50,9 +50,18 @@ impl PromptBroker {
 
     /// A prompt for one sign-in, saying why it is needed.
     pub fn prompt(self: &Arc<Self>, reason: Option<String>) -> Arc<dyn Prompt> {
+        self.prompt_lazy(move || reason.clone())
+    }
+
+    /// A prompt whose reason is worked out only if it is shown.
+    pub fn prompt_lazy(
+        self: &Arc<Self>,
+        reason: impl Fn() -> Option<String> + Send + Sync + 'static,
+    ) -> Arc<dyn Prompt> {
         Arc::new(DesktopPrompt {
             broker: self.clone(),
-            reason,
+            reason: Box::new(reason),
+            shown_reason: std::sync::OnceLock::new(),
             id: Mutex::default(),
             cancel: Arc::new(tokio::sync::Notify::new()),
         })
@@ -104,7 +113,9 @@ impl PromptBroker {
 /// The [`Prompt`] of one sign-in.
 struct DesktopPrompt {
     broker: Arc<PromptBroker>,
-    reason: Option<String>,
+    reason: Box<dyn Fn() -> Option<String> + Send + Sync>,
+    /// The reason, worked out the first time the prompt shows.
+    shown_reason: std::sync::OnceLock<Option<String>>,
     /// The id of this ceremony's prompt, once shown.
     id: Mutex<Option<u64>>,
     /// Fired by Cancel on a browser sign-in, which waits asynchronously (see `cancelled`).
@@ -112,6 +123,10 @@ struct DesktopPrompt {
 }
 
 impl DesktopPrompt {
+    fn reason(&self) -> Option<String> {
+        self.shown_reason.get_or_init(|| (self.reason)()).clone()
+    }
+
     fn prompt_id(&self) -> u64 {
         let mut id = self.id.lock().unwrap_or_else(|p| p.into_inner());
         *id.get_or_insert_with(|| self.broker.next_id.fetch_add(1, Ordering::Relaxed))
@@ -129,7 +144,7 @@ impl DesktopPrompt {
             },
             stage,
             message: prompt_message(stage, &request.idp),
-            reason: self.reason.clone(),
+            reason: self.reason(),
             url: None,
             user_code: None,
             qr_rows: None,
@@ -179,7 +194,7 @@ impl Prompt for DesktopPrompt {
             key_kind: KeyKindView::Usb,
             stage: PromptStage::Browser,
             message: prompt_message(PromptStage::Browser, &request.idp),
-            reason: self.reason.clone(),
+            reason: self.reason(),
             url: Some(request.url.to_string()),
             user_code: None,
             qr_rows: None,
@@ -215,7 +230,7 @@ impl Prompt for DesktopPrompt {
             key_kind: KeyKindView::Usb,
             stage: PromptStage::Device,
             message: prompt_message(PromptStage::Device, &request.idp),
-            reason: self.reason.clone(),
+            reason: self.reason(),
             url: Some(request.verification_uri.to_string()),
             user_code: Some(request.user_code.clone()),
             qr_rows: qr_rows(page.as_str()),

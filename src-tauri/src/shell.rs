@@ -184,8 +184,11 @@ impl Shell {
         mode: AppMode,
     ) -> Result<(), CommandError> {
         let prompts = self.prompts.clone();
-        let prompt_for: tapgate_core::PromptFor = Arc::new(move |database: &str| {
-            prompts.prompt(Some(format!("A client connected to {database} while you were signed out")))
+        let prompt_for: tapgate_core::PromptFor = Arc::new(move |database: &str, client| {
+            // The program is looked up only if the prompt is shown (it walks every process's
+            // open files), not for each connection.
+            let (database, client) = (database.to_string(), client.clone());
+            prompts.prompt_lazy(move || Some(client_reason(&database, &client)))
         });
         let active = Arc::new(Active::open(config, context, prompt_for).await);
         let previous = self.active.write().await.replace(active.clone());
@@ -424,6 +427,20 @@ pub async fn load_config(path: PathBuf) -> Result<Config, ConfigError> {
     tauri::async_runtime::spawn_blocking(move || Config::load(&path)).await.unwrap_or_else(|e| {
         Err(ConfigError::Read { path: shown, source: std::io::Error::other(e.to_string()) })
     })
+}
+
+/// Why a client's connection asks for a sign-in, naming the program that opened it when it can
+/// be found: "psql (pid 4242) connected to prod while you were signed out".
+fn client_reason(database: &str, client: &tapgate_core::ClientInfo) -> String {
+    match client.program() {
+        Some(program) => {
+            format!(
+                "{} (pid {}) connected to {database} while you were signed out",
+                program.name, program.pid
+            )
+        }
+        None => format!("A client connected to {database} while you were signed out"),
+    }
 }
 
 /// An engine error as the one sentence a person sees.

@@ -13,8 +13,8 @@ use std::time::{Duration, SystemTime};
 
 use tapgate_clock::unix_millis;
 use tapgate_forward::{
-    BoxFuture, ConnectionEnd, ConnectionObserver, ConnectionStart, Outcome, TokenError, TokenSource,
-    UpstreamToken,
+    BoxFuture, ClientInfo, ConnectionEnd, ConnectionObserver, ConnectionStart, Outcome, TokenError,
+    TokenSource, UpstreamToken,
 };
 use tapgate_idp::Prompt;
 use tapgate_store::{ConnectionOutcome, ConnectionRecord, HistoryWriter};
@@ -26,9 +26,10 @@ use crate::forwarding::{BoundForwarder, PortChoice, bind_one};
 use crate::status::{ForwarderStatus, StatusFile};
 use crate::{CoreError, CoreEvent, Engine, SignInPolicy};
 
-/// The prompt to use when a client's connection needs a sign-in, by database name: the desktop
-/// app says which database asked ("psql connected to prod while you were signed out").
-pub type PromptFor = Arc<dyn Fn(&str) -> Arc<dyn Prompt> + Send + Sync>;
+/// The prompt to use when a client's connection needs a sign-in, by database name and client:
+/// the desktop app says which program asked for which database ("psql (pid 4242) connected to
+/// prod while you were signed out"), so nobody taps for a program they did not start.
+pub type PromptFor = Arc<dyn Fn(&str, &ClientInfo) -> Arc<dyn Prompt> + Send + Sync>;
 
 /// The forwarders of this process.
 pub struct ForwarderSet {
@@ -181,9 +182,13 @@ struct EngineTokens {
 }
 
 impl TokenSource for EngineTokens {
-    fn token(&self, database: &str) -> BoxFuture<'static, Result<UpstreamToken, TokenError>> {
+    fn token(
+        &self,
+        database: &str,
+        client: &ClientInfo,
+    ) -> BoxFuture<'static, Result<UpstreamToken, TokenError>> {
         let engine = self.engine.clone();
-        let prompt = (self.prompt_for)(database);
+        let prompt = (self.prompt_for)(database, client);
         let idp = self.idp_of.get(database).cloned();
         let database = database.to_string();
         Box::pin(async move {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use tapgate_config::{DbAuth, DbConfig, SslMode, SslNegotiation};
-use tapgate_forward::{AuthMethod, Forwarder, ForwarderConfig};
+use tapgate_forward::{AuthMethod, ClientInfo, Forwarder, ForwarderConfig};
 use tapgate_idp::Prompt;
 use tokio_util::sync::CancellationToken;
 
@@ -82,7 +82,7 @@ pub async fn serve(
     program: &str,
     shutdown: CancellationToken,
 ) -> Result<(), CoreError> {
-    let set = ForwarderSet::new(engine, Arc::new(move |_: &str| prompt.clone()), program);
+    let set = ForwarderSet::new(engine, Arc::new(move |_: &str, _: &ClientInfo| prompt.clone()), program);
     for bound in forwarders {
         set.run(bound);
     }

@@ -48,6 +48,8 @@ pub use events::{CoreEvent, next_event};
 pub use forwarder_set::{ForwarderSet, PromptFor};
 pub use session::{Session, SessionOrigin};
 pub use sign_in::SignInPolicy;
+/// Who opened a connection that needs a sign-in (for prompts that name the program).
+pub use tapgate_forward::{ClientInfo, ClientProgram};
 
 /// Time: the engine's clock and the countdown format.
 pub use tapgate_clock::{Clock, ManualClock, SharedClock, ShiftFileClock, SystemClock, clock_text};

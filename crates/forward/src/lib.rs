@@ -42,4 +42,5 @@ pub use config::{AuthMethod, ForwarderConfig, LocalAccess, SslMode, SslNegotiati
 pub use error::ForwardError;
 pub use forwarder::{ConnectionGauge, Forwarder};
 pub use observer::{ConnectionEnd, ConnectionObserver, ConnectionStart, NoObserver, Outcome};
-pub use token::{BoxFuture, TokenError, TokenSource, UpstreamToken};
+pub use peer_owner::{ClientProgram, ClientSocket};
+pub use token::{BoxFuture, ClientInfo, TokenError, TokenSource, UpstreamToken};

@@ -11,9 +11,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-/// The uid owning the client socket of the connection `ours` (our end) ⇄ `peer` (theirs), if it
-/// can be found.
-pub(crate) fn owner_uid(ours: SocketAddr, peer: SocketAddr) -> Option<u32> {
+/// The client socket of the connection `ours` (our end) ⇄ `peer` (theirs), if it can be found.
+pub(crate) fn client_socket(ours: SocketAddr, peer: SocketAddr) -> Option<ClientSocket> {
     let (ours, peer) = (unmapped(ours), unmapped(peer));
     let tables = [procfs::net::tcp(), procfs::net::tcp6()];
     tables
@@ -21,7 +20,44 @@ pub(crate) fn owner_uid(ours: SocketAddr, peer: SocketAddr) -> Option<u32> {
         .filter_map(Result::ok)
         .flatten()
         .find(|entry| unmapped(entry.local_address) == peer && unmapped(entry.remote_address) == ours)
-        .map(|entry| entry.uid)
+        .map(|entry| ClientSocket { uid: entry.uid, inode: entry.inode })
+}
+
+/// A client's socket as the kernel lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientSocket {
+    /// Its owner.
+    pub uid: u32,
+    /// Its inode: the key to the process holding it.
+    pub inode: u64,
+}
+
+/// The program holding a client's socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientProgram {
+    /// Its name as the kernel has it (`comm`, e.g. `psql`, `java`).
+    pub name: String,
+    pub pid: u32,
+}
+
+impl ClientSocket {
+    /// The process holding this socket: a walk over the processes' open files, so only done
+    /// when a person is about to be asked something (a sign-in prompt), not per connection.
+    /// Processes of other users are not readable without privileges; the forwarder only asks
+    /// about its own user's.
+    pub fn program(&self) -> Option<ClientProgram> {
+        let processes = procfs::process::all_processes().ok()?;
+        processes.filter_map(Result::ok).find_map(|process| {
+            let holds = process.fd().ok()?.filter_map(Result::ok).any(
+                |fd| matches!(fd.target, procfs::process::FDTarget::Socket(inode) if inode == self.inode),
+            );
+            if !holds {
+                return None;
+            }
+            let stat = process.stat().ok()?;
+            Some(ClientProgram { name: stat.comm, pid: u32::try_from(process.pid).ok()? })
+        })
+    }
 }
 
 /// The uid this process runs as: the person whose token the forwarder holds.
@@ -51,10 +87,13 @@ mod tests {
         let client = std::net::TcpStream::connect(listener.local_addr()?)?;
         let (server_side, peer) = listener.accept()?;
         assert_eq!(peer, client.local_addr()?);
-        assert_eq!(owner_uid(server_side.local_addr()?, peer), Some(own_uid()));
+        let socket = client_socket(server_side.local_addr()?, peer).expect("listed");
+        assert_eq!(socket.uid, own_uid());
+        let program = socket.program().expect("this process holds it");
+        assert_eq!(program.pid, std::process::id());
         // A connection that does not exist has no owner.
         let elsewhere = SocketAddr::from(([127, 0, 0, 1], 1));
-        assert_eq!(owner_uid(server_side.local_addr()?, elsewhere), None);
+        assert_eq!(client_socket(server_side.local_addr()?, elsewhere), None);
         Ok(())
     }
 

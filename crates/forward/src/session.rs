@@ -22,8 +22,8 @@ use crate::relay::{Relayed, relay};
 use crate::upstream::connect;
 use crate::upstream_tls::UpstreamTls;
 use crate::{
-    ConnectionEnd, ConnectionObserver, ConnectionStart, ForwardError, ForwarderConfig, LocalAccess, Outcome,
-    TokenSource, UpstreamToken,
+    ClientInfo, ConnectionEnd, ConnectionObserver, ConnectionStart, ForwardError, ForwarderConfig,
+    LocalAccess, Outcome, TokenSource, UpstreamToken,
 };
 
 /// Bound on writing a final ErrorResponse to a client that may not be reading.
@@ -52,7 +52,8 @@ pub(crate) async fn serve(
 ) {
     let started_at = shared.config.clock.now();
     // Asked first, while the client's socket is surely in the kernel's tables.
-    let stranger = stranger(&shared, &client, peer);
+    let socket = client.local_addr().ok().and_then(|ours| peer_owner::client_socket(ours, peer));
+    let stranger = stranger(&shared, socket, peer);
     if let Err(error) = client.set_nodelay(true) {
         tracing::debug!(%error, "cannot set TCP_NODELAY on a client connection");
     }
@@ -62,7 +63,7 @@ pub(crate) async fn serve(
     };
     drop(pending);
 
-    let opening = Opening { shared: &shared, peer, started_at, stranger };
+    let opening = Opening { shared: &shared, peer, started_at, stranger, socket };
     match hello {
         Ok(ClientHello::Closed) => {}
         Ok(ClientHello::Cancel(request)) => opening.cancel(request).await,
@@ -78,6 +79,8 @@ struct Opening<'a> {
     started_at: SystemTime,
     /// Set when this client may not use the forwarder: it is not the person's program.
     stranger: Option<Stranger>,
+    /// The client's socket, for naming its program in a prompt.
+    socket: Option<peer_owner::ClientSocket>,
 }
 
 /// A client that is not one of the person's own programs.
@@ -90,12 +93,15 @@ struct Stranger {
 }
 
 /// Whether the client is a stranger (`local_access = "same-user"`, the default).
-fn stranger(shared: &Shared, client: &TcpStream, peer: SocketAddr) -> Option<Stranger> {
+fn stranger(shared: &Shared, socket: Option<peer_owner::ClientSocket>, peer: SocketAddr) -> Option<Stranger> {
     if shared.config.local_access == LocalAccess::Any {
         return None;
     }
     let own = peer_owner::own_uid();
-    let owner = client.local_addr().ok().and_then(|ours| peer_owner::owner_uid(ours, peer));
+    let owner = socket.map(|s| s.uid);
+    if owner != Some(own) {
+        tracing::info!(database = %shared.config.name, %peer, ?owner, "a connection from another user");
+    }
     (owner != Some(own)).then_some(Stranger { own, peer: owner })
 }
 
@@ -243,7 +249,7 @@ impl Opening<'_> {
         // Everything before the relay is abandoned when the client leaves (no tap is waited for
         // on behalf of nobody) or the shutdown grace period ends.
         let prepare = async {
-            let token = self.token().await?;
+            let token = self.token(message).await?;
             progress.identity = Some(token.identity.clone());
             let mut upstream = connect(&shared.tls, config.connect_timeout).await?;
             let startup = upstream_startup(message, &role, &dbname, &token.identity)?;
@@ -290,9 +296,13 @@ impl Opening<'_> {
     }
 
     /// A token from the TokenSource within `token_wait`.
-    async fn token(&self) -> Result<UpstreamToken, ForwardError> {
+    async fn token(&self, message: &StartupMessage) -> Result<UpstreamToken, ForwardError> {
         let config = &self.shared.config;
-        match tokio::time::timeout(config.token_wait, self.shared.tokens.token(&config.name)).await {
+        let client = ClientInfo {
+            socket: self.socket,
+            application_name: message.param("application_name").map(str::to_owned),
+        };
+        match tokio::time::timeout(config.token_wait, self.shared.tokens.token(&config.name, &client)).await {
             Ok(Ok(token)) => Ok(token),
             Ok(Err(error)) => Err(ForwardError::SignIn(error)),
             Err(_) => {

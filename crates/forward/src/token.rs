@@ -14,7 +14,30 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait TokenSource: Send + Sync + 'static {
     /// A token for `database` (the forwarder's `name`). May take as long as a sign-in takes; the
     /// forwarder gives up after its `token_wait`.
-    fn token(&self, database: &str) -> BoxFuture<'static, Result<UpstreamToken, TokenError>>;
+    ///
+    /// `client` says who is asking (its socket, from which the program can be found), so a
+    /// prompt can name the program that opened the connection.
+    fn token(
+        &self,
+        database: &str,
+        client: &ClientInfo,
+    ) -> BoxFuture<'static, Result<UpstreamToken, TokenError>>;
+}
+
+/// The client a token is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// Its socket, when the kernel's tables listed it.
+    pub socket: Option<crate::peer_owner::ClientSocket>,
+    /// The `application_name` it sent, if any.
+    pub application_name: Option<String>,
+}
+
+impl ClientInfo {
+    /// The program that opened the connection ("psql, pid 4242"), looked up now.
+    pub fn program(&self) -> Option<crate::peer_owner::ClientProgram> {
+        self.socket.and_then(|socket| socket.program())
+    }
 }
 
 /// A token and who it belongs to.

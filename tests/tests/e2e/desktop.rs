@@ -288,6 +288,14 @@ impl<'a> Walk<'a> {
         });
         app.wait_for("prompt", LONG);
         assert_eq!(app.wait_text("prompt-message", SHORT, |t| !t.is_empty()), self.prompt_message);
+        // The prompt names the program that asked, so nobody approves for a program they did
+        // not start.
+        let reason = app.text_content("prompt-reason").unwrap_or_default();
+        assert!(
+            reason.starts_with("psql (pid ")
+                && reason.ends_with("connected to prod while you were signed out"),
+            "{reason:?}"
+        );
         app.click("prompt-approve", SHORT);
         let run = client.join().unwrap();
         assert!(run.ok(), "psql after the prompt failed: {run:?}\n{}", self.diag(app));

@@ -16,8 +16,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::SecretString;
 use tapgate_forward::{
-    BoxFuture, ConnectionEnd, ConnectionObserver, ConnectionStart, ForwardError, Forwarder, ForwarderConfig,
-    TokenError, TokenSource, UpstreamToken,
+    BoxFuture, ClientInfo, ConnectionEnd, ConnectionObserver, ConnectionStart, ForwardError, Forwarder,
+    ForwarderConfig, TokenError, TokenSource, UpstreamToken,
 };
 use tapgate_pgwire::backend::MAX_HANDSHAKE_MESSAGE_LENGTH;
 use tapgate_pgwire::{
@@ -352,7 +352,11 @@ impl Tokens {
 }
 
 impl TokenSource for Tokens {
-    fn token(&self, database: &str) -> BoxFuture<'static, Result<UpstreamToken, TokenError>> {
+    fn token(
+        &self,
+        database: &str,
+        _client: &ClientInfo,
+    ) -> BoxFuture<'static, Result<UpstreamToken, TokenError>> {
         assert_eq!(database, "prod");
         self.calls.fetch_add(1, Ordering::SeqCst);
         let (result, delay) = (self.result.clone(), self.delay);

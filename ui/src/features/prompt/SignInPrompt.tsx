@@ -103,7 +103,11 @@ function PromptBody({ prompt }: { prompt: PromptView }) {
       <h2 id="prompt-message" data-testid="prompt-message">
         {prompt.message}
       </h2>
-      {prompt.reason && <p className="muted">{prompt.reason}</p>}
+      {prompt.reason && (
+        <p className="muted" data-testid="prompt-reason">
+          {prompt.reason}
+        </p>
+      )}
       {waitingForKey && <p className="small muted">{prompt.stage === 'insert' ? 'Plug in the key; Tapgate goes on by itself.' : 'The key blinks while it waits for your touch.'}</p>}
 
       {inBrowser && (
