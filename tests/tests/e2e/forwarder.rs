@@ -403,10 +403,19 @@ fn another_os_user_is_refused_and_recorded_unless_local_access_is_any() {
     assert!(intruder.stderr.contains("only for the programs of the user who runs it"), "{}", intruder.stderr);
     let own = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
     assert_eq!(own.stdout.trim(), "app_rw", "{own:?}\n{}", connect.stderr());
-    let rows = site.person.tapgate(&["history", "--json"]).json();
-    let outcomes: Vec<&str> =
-        rows.as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
-    assert!(outcomes.contains(&"refused: another user") && outcomes.contains(&"ok"), "{rows}");
+    // The forwarder records a session's end as it closes: wait for both rows to be final.
+    tapgate_e2e::desktop::wait_until(
+        "the refusal and the person's session in the history",
+        Duration::from_secs(30),
+        || {
+            let rows = site.person.tapgate(&["history", "--json"]).json();
+            let outcomes: Vec<String> =
+                rows.as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap().to_string()).collect();
+            (outcomes.iter().any(|o| o == "refused: another user") && outcomes.iter().any(|o| o == "ok"))
+                .then_some(())
+        },
+        || site.person.tapgate(&["history", "--json"]).stdout,
+    );
     drop(connect);
 
     let open = Site::new(SiteOptions { db_extra: "local_access = \"any\"".into(), ..Default::default() });
