@@ -89,3 +89,106 @@ fn json_category(err: &serde_json::Error) -> &'static str {
         serde_json::error::Category::Eof => "cut short",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use openidconnect::Nonce;
+    use serde_json::{Value, json};
+    use url::Url;
+
+    use super::*;
+    use crate::browser::tests_support::config;
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// An IdP's signing key: signs ID tokens (ES256, `kid` "k1") and publishes its JWKS.
+    struct Signer {
+        key: rcgen::KeyPair,
+    }
+
+    impl Signer {
+        fn new() -> Signer {
+            Signer { key: rcgen::KeyPair::generate().expect("P-256 key") }
+        }
+
+        fn jwks(&self) -> CoreJsonWebKeySet {
+            // Uncompressed point: 0x04 || X || Y.
+            let point = self.key.public_key_raw();
+            let (x, y) = point[1..].split_at(32);
+            serde_json::from_value(json!({ "keys": [{
+                "kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig",
+                "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
+            }]}))
+            .expect("JWK set")
+        }
+
+        fn sign(&self, claims: &Value) -> String {
+            let key =
+                jsonwebtoken::EncodingKey::from_ec_pem(self.key.serialize_pem().as_bytes()).expect("key");
+            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+            header.kid = Some("k1".into());
+            jsonwebtoken::encode(&header, claims, &key).expect("signed")
+        }
+    }
+
+    fn discovery() -> Discovery {
+        let url = Url::parse("https://login.example.com/x").expect("url");
+        Discovery {
+            token_endpoint: url.clone(),
+            grant_types: None,
+            authorization_endpoint: url.clone(),
+            jwks_uri: url,
+            id_token_algs: vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256],
+            revocation_endpoint: None,
+            device_authorization_endpoint: None,
+        }
+    }
+
+    fn claims() -> Value {
+        json!({
+            "iss": "https://login.example.com", "aud": "tapgate", "sub": "u-1",
+            "iat": NOW, "exp": NOW + 600, "nonce": "n-1",
+        })
+    }
+
+    fn check(signer: &Signer, claims: &Value) -> Result<(), IdpError> {
+        let token = signer.sign(claims);
+        verify(&token, signer.jwks(), &discovery(), &config(), Some(&Nonce::new("n-1".into())), NOW)
+    }
+
+    #[test]
+    fn a_token_from_the_idp_for_this_client_and_this_sign_in_passes() {
+        check(&Signer::new(), &claims()).expect("valid");
+    }
+
+    #[test]
+    fn tokens_for_another_client_another_sign_in_or_from_another_key_are_refused() {
+        let signer = Signer::new();
+        let mut other_client = claims();
+        other_client["aud"] = json!("other-app");
+        let err = check(&signer, &other_client).expect_err("another client's token");
+        assert!(err.to_string().contains("audience") || err.to_string().contains("aud"), "{err}");
+
+        let mut shared = claims();
+        shared["aud"] = json!(["tapgate", "other-app"]);
+        shared["azp"] = json!("other-app");
+        assert!(check(&signer, &shared).is_err(), "issued to another party (azp)");
+
+        let mut replayed = claims();
+        replayed["nonce"] = json!("n-old");
+        assert!(check(&signer, &replayed).is_err(), "another sign-in's nonce");
+
+        let mut stale = claims();
+        stale["exp"] = json!(NOW - 60);
+        assert!(check(&signer, &stale).is_err(), "expired on the IdP's clock");
+
+        let forger = Signer::new();
+        let forged = forger.sign(&claims());
+        let err =
+            verify(&forged, signer.jwks(), &discovery(), &config(), Some(&Nonce::new("n-1".into())), NOW)
+                .expect_err("signed by a key the IdP does not publish");
+        assert!(!err.to_string().contains(&forged), "the token is never quoted: {err}");
+    }
+}
