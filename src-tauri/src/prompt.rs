@@ -191,7 +191,7 @@ impl Prompt for DesktopPrompt {
             idp: request.idp.clone(),
             username: String::new(),
             // The IdP's page decides which key; the prompt shows no key of ours.
-            key_kind: KeyKindView::Usb,
+            key_kind: KeyKindView::Browser,
             stage: PromptStage::Browser,
             message: prompt_message(PromptStage::Browser, &request.idp),
             reason: self.reason(),
@@ -227,7 +227,7 @@ impl Prompt for DesktopPrompt {
             id: self.prompt_id(),
             idp: request.idp.clone(),
             username: String::new(),
-            key_kind: KeyKindView::Usb,
+            key_kind: KeyKindView::Device,
             stage: PromptStage::Device,
             message: prompt_message(PromptStage::Device, &request.idp),
             reason: self.reason(),

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tapgate_config::{AuthenticatorChoice, Config, DbAuth};
+use tapgate_config::{AuthenticatorChoice, Config, DbAuth, Flow};
 
 use crate::view::{AppMode, ConnectionStrings, DatabaseView, IdpView, KeyKindView, Overview};
 
@@ -72,9 +72,11 @@ pub fn build(
             name: idp.name.clone(),
             issuer: idp.issuer.clone(),
             username: idp.username.clone().unwrap_or_default(),
-            key_kind: match idp.authenticator {
-                AuthenticatorChoice::Usb => KeyKindView::Usb,
-                AuthenticatorChoice::Soft(_) => KeyKindView::Soft,
+            key_kind: match (idp.flow, &idp.authenticator) {
+                (Flow::Browser, _) => KeyKindView::Browser,
+                (Flow::Device, _) => KeyKindView::Device,
+                (Flow::Passkey(_), AuthenticatorChoice::Usb) => KeyKindView::Usb,
+                (Flow::Passkey(_), AuthenticatorChoice::Soft(_)) => KeyKindView::Soft,
             },
             signed_in: live.is_some(),
             identity: live.map(|s| s.identity.clone()),
@@ -125,6 +127,8 @@ mod tests {
              username = \"alice@example.com\"\ndialect = \"auth0\"\n\
              [idp.lab]\nissuer = \"https://lab.example.com\"\nclient_id = \"tapgate\"\n\
              username = \"alice@example.com\"\ndialect = \"auth0\"\n\
+             [idp.web]\nissuer = \"https://web.example.com\"\nclient_id = \"tapgate\"\n\
+             [idp.tv]\nissuer = \"https://tv.example.com\"\nclient_id = \"tapgate\"\nflow = \"device\"\n\
              [db.prod]\nidp = \"corp\"\nhost = \"db.example.com\"\ndbname = \"app\"\nrole = \"app_rw\"\n\
              [db.test]\nidp = \"lab\"\nhost = \"test.example.com\"\ndbname = \"app\"\nrole = \"app_ro\"\n",
         )
@@ -213,6 +217,17 @@ mod tests {
         assert!(lab.groups.is_empty());
         assert_eq!(lab.expires_at_ms, Some(NOW - 1), "kept so the window can say expired");
         assert!(lab.can_refresh);
+    }
+
+    #[test]
+    fn each_idp_says_how_its_person_signs_in() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = config(dir.path());
+        let overview = World::empty().overview(Some(&config));
+        let kind = |name: &str| overview.idps.iter().find(|i| i.name == name).expect("idp").key_kind;
+        assert_eq!(kind("corp"), KeyKindView::Usb, "a passkey table without a key file: a security key");
+        assert_eq!(kind("web"), KeyKindView::Browser, "no dialect, no username: the browser");
+        assert_eq!(kind("tv"), KeyKindView::Device);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub enum AppMode {
     ConfigError,
 }
 
-/// Which kind of key signs for an IdP.
+/// How a person signs in to an IdP: which key signs in Tapgate, or where they sign in instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum KeyKindView {
@@ -27,6 +27,10 @@ pub enum KeyKindView {
     Usb,
     /// A software key in a file (demo, tests): approved with a button, not a touch.
     Soft,
+    /// On the IdP's page in the browser (`flow = "browser"`): the IdP asks for the key there.
+    Browser,
+    /// With a code confirmed on another device (`flow = "device"`).
+    Device,
 }
 
 /// Everything the window's main views need, pushed whole on each change (it is small).

@@ -167,6 +167,7 @@ fn the_desktop_app_connects_through_a_browser_sign_in_and_cancel_stops_the_wait(
     let shown = browser_prompt(&app);
     assert_eq!(shown, format!("Finish signing in to {} in your browser", site.person.idp_name));
     let url = site.inbox.wait_for(1, WAIT);
+    app.screenshot("desktop-prompt-browser.png");
     assert_eq!(
         app.text_content("prompt-url").as_deref(),
         Some(url.as_str()),
@@ -263,6 +264,7 @@ fn the_desktop_app_shows_the_device_code_and_connects_once_it_is_confirmed() {
         || format!("prompt: {:?}", app.text_content("prompt")),
     );
     assert!(app.exists("prompt-qr"), "a QR code of the page");
+    app.screenshot("desktop-prompt-device.png");
     let page = app.text_content("prompt-url").unwrap();
     site.browser.goto(&page);
     site.browser.fill("user_code", &code.to_lowercase().replace('-', ""));

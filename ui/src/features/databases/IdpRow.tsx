@@ -16,6 +16,14 @@ export function tokenExpiry(idp: IdpView, nowMs: number = Date.now()): number | 
   return idp.expiresAtMs !== null && idp.expiresAtMs <= nowMs ? idp.expiresAtMs : null;
 }
 
+/** How the person signs in, as the IdP row's tag says it. */
+const SIGN_IN_KIND: Record<IdpView['keyKind'], string> = {
+  usb: 'Security key',
+  soft: 'Software key',
+  browser: 'In the browser',
+  device: 'Code on another device',
+};
+
 export function IdpRow({ idp }: { idp: IdpView }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -41,7 +49,7 @@ export function IdpRow({ idp }: { idp: IdpView }) {
         <div className="idp-row__title">
           <span className="idp-row__name">{idp.name}</span>
           <span className="muted">{idp.identity ?? idp.username}</span>
-          <span className="tag">{idp.keyKind === 'soft' ? 'Software key' : 'Security key'}</span>
+          <span className="tag">{SIGN_IN_KIND[idp.keyKind]}</span>
         </div>
         {idp.groups.length > 0 && (
           <div className="chips" aria-label="Groups">
