@@ -20,6 +20,12 @@ pub enum CoreError {
         #[source]
         source: tapgate_forward::ForwardError,
     },
+    /// A database's port is held by a program of another OS user: a client saved with that
+    /// port would hand its connection (and its password, if it has one) to that program.
+    #[error(
+        "cannot start the forwarder for {database}: 127.0.0.1:{port} is held by another user (uid {uid}), so a client saved with that port would talk to their program, not Tapgate; set another local_port for {database}, or remove its line from ports.json in Tapgate's data folder to get a new one"
+    )]
+    PortHeldByOtherUser { database: String, port: u16, uid: u32 },
     /// A serving forwarder stopped by itself.
     #[error("the forwarder for {database} failed: {source}")]
     ForwarderFailed {

@@ -65,10 +65,14 @@ pub(crate) async fn bind_one(
     };
     let mut config = forwarder_config(&db, port);
     config.clock = engine.clock().clone();
-    let forwarder = Forwarder::bind(config).await.map_err(|source| CoreError::Bind {
-        database: name.to_string(),
-        port,
-        source,
+    let forwarder = Forwarder::bind(config).await.map_err(|source| {
+        let held_by = (port != 0).then(|| tapgate_forward::loopback_listener_uid(port)).flatten();
+        match held_by {
+            Some(uid) if uid != tapgate_forward::own_uid() => {
+                CoreError::PortHeldByOtherUser { database: name.to_string(), port, uid }
+            }
+            _ => CoreError::Bind { database: name.to_string(), port, source },
+        }
     })?;
     Ok(BoundForwarder { db, forwarder })
 }

@@ -42,5 +42,5 @@ pub use config::{AuthMethod, ForwarderConfig, LocalAccess, SslMode, SslNegotiati
 pub use error::ForwardError;
 pub use forwarder::{ConnectionGauge, Forwarder};
 pub use observer::{ConnectionEnd, ConnectionObserver, ConnectionStart, NoObserver, Outcome};
-pub use peer_owner::{ClientProgram, ClientSocket};
+pub use peer_owner::{ClientProgram, ClientSocket, loopback_listener_uid, own_uid};
 pub use token::{BoxFuture, ClientInfo, TokenError, TokenSource, UpstreamToken};

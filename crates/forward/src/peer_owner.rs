@@ -60,8 +60,25 @@ impl ClientSocket {
     }
 }
 
+/// The uid of whoever listens on loopback `port` (IPv4 or IPv6), if anyone does and the kernel's
+/// tables say so: when a forwarder cannot take its remembered port, this tells a port held by
+/// another user (whose program a saved client would then talk to) from one of the person's own.
+pub fn loopback_listener_uid(port: u16) -> Option<u32> {
+    let tables = [procfs::net::tcp(), procfs::net::tcp6()];
+    tables
+        .into_iter()
+        .filter_map(Result::ok)
+        .flatten()
+        .find(|entry| {
+            entry.state == procfs::net::TcpState::Listen
+                && entry.local_address.port() == port
+                && (entry.local_address.ip().is_loopback() || entry.local_address.ip().is_unspecified())
+        })
+        .map(|entry| entry.uid)
+}
+
 /// The uid this process runs as: the person whose token the forwarder holds.
-pub(crate) fn own_uid() -> u32 {
+pub fn own_uid() -> u32 {
     rustix::process::getuid().as_raw()
 }
 

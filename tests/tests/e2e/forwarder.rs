@@ -428,3 +428,33 @@ fn another_os_user_is_refused_and_recorded_unless_local_access_is_any() {
     let guest = psql_as_other_user(port, "app_rw", &["-tA", "-c", "select current_user"]);
     assert_eq!(guest.stdout.trim(), "app_rw", "{guest:?}");
 }
+
+/// A database's port held by another user's program (it got there first, or lies in wait): the
+/// forwarder does not start, and says whose port it is, so a saved client never talks to an
+/// impostor thinking it is Tapgate.
+#[test]
+fn a_port_held_by_another_user_is_refused_with_whose_it_is() {
+    use tapgate_e2e::pg::{OTHER_USER, ensure_other_user, free_port};
+    ensure_other_user();
+    let port = free_port();
+    let mut squatter = Command::new("runuser")
+        .args(["-u", OTHER_USER, "--", "python3", "-c"])
+        .arg(format!(
+            "import socket, time\ns = socket.socket()\ns.bind(('127.0.0.1', {port}))\ns.listen()\ntime.sleep(120)"
+        ))
+        .spawn()
+        .unwrap();
+    tapgate_e2e::desktop::wait_until(
+        "the other user's program listening",
+        Duration::from_secs(30),
+        || TcpStream::connect(("127.0.0.1", port)).ok(),
+        || format!("nothing on {port}"),
+    );
+
+    let site = Site::new(SiteOptions { db_extra: format!("local_port = {port}"), ..Default::default() });
+    let run = site.person.tapgate(&["connect", "prod"]);
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stderr.contains(&format!("127.0.0.1:{port} is held by another user")), "{}", run.stderr);
+}
