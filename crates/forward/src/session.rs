@@ -51,8 +51,14 @@ pub(crate) async fn serve(
     pending: OwnedSemaphorePermit,
 ) {
     let started_at = shared.config.clock.now();
-    // Asked first, while the client's socket is surely in the kernel's tables.
-    let socket = client.local_addr().ok().and_then(|ours| peer_owner::client_socket(ours, peer));
+    // Asked first, while the client's socket is surely in the kernel's tables. Reading and
+    // parsing those tables is file work sized by the machine's socket count: the blocking pool's.
+    let socket = match client.local_addr() {
+        Ok(ours) => {
+            tokio::task::spawn_blocking(move || peer_owner::client_socket(ours, peer)).await.ok().flatten()
+        }
+        Err(_) => None,
+    };
     let stranger = stranger(&shared, socket, peer);
     if let Err(error) = client.set_nodelay(true) {
         tracing::debug!(%error, "cannot set TCP_NODELAY on a client connection");

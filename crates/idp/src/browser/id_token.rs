@@ -16,7 +16,7 @@ use crate::error::one_line;
 use crate::http::{IdpHttp, status_text};
 
 /// Fetches the IdP's signing keys.
-pub(crate) async fn fetch_jwks(
+async fn fetch_jwks(
     http: &IdpHttp,
     discovery: &Discovery,
     config: &IdpConfig,
@@ -36,6 +36,20 @@ pub(crate) async fn fetch_jwks(
         .map_err(|err| bad(format!("jwks_uri {url} is not a JWK set ({err})")))
 }
 
+/// Fetches the IdP's keys and checks `id_token` with them ([`verify`]): the one entry point of
+/// the browser and device flows.
+pub(crate) async fn fetch_and_verify(
+    http: &IdpHttp,
+    discovery: &Discovery,
+    config: &IdpConfig,
+    id_token: &str,
+    nonce: Option<&Nonce>,
+    idp_now: i64,
+) -> Result<(), IdpError> {
+    let jwks = fetch_jwks(http, discovery, config).await?;
+    verify(id_token, jwks, discovery, config, nonce, idp_now)
+}
+
 /// The signature algorithms accepted: what the IdP says it signs ID tokens with, except
 /// `none` and the HMAC ones (a public client has no secret they could be keyed with).
 fn allowed_algs(discovery: &Discovery) -> Vec<CoreJwsSigningAlgorithm> {
@@ -53,7 +67,7 @@ fn allowed_algs(discovery: &Discovery) -> Vec<CoreJwsSigningAlgorithm> {
 /// `nonce` is the one the browser sign-in sent; the device flow (RFC 8628) has no
 /// authorization request to carry one, so it passes `None` and a nonce in the token is not
 /// checked (there is nothing to compare it with; every other check still applies).
-pub(crate) fn verify(
+fn verify(
     id_token: &str,
     jwks: CoreJsonWebKeySet,
     discovery: &Discovery,

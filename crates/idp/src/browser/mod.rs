@@ -149,14 +149,15 @@ pub(crate) async fn sign_in(
         idp: config.name.clone(),
         reason: "no ID token came back: check that scopes include openid".to_string(),
     })?;
-    let jwks = id_token::fetch_jwks(http, discovery, config).await?;
-    id_token::verify(
-        id_token.expose_secret(),
-        jwks,
+    let idp_now = tokens.skew.idp_now(clock);
+    id_token::fetch_and_verify(
+        http,
         discovery,
         config,
+        id_token.expose_secret(),
         Some(&request.nonce),
-        tokens.skew.idp_now(clock),
-    )?;
+        idp_now,
+    )
+    .await?;
     for_database(tokens, config)
 }

@@ -131,15 +131,8 @@ pub(crate) async fn sign_in(
     if let Some(id_token) = &tokens.id_token {
         // The token comes straight from the token endpoint over TLS, but `token = "id"` sends
         // it to the database, so it gets the same checks as the browser flow's.
-        let jwks = id_token::fetch_jwks(http, discovery, config).await?;
-        id_token::verify(
-            id_token.expose_secret(),
-            jwks,
-            discovery,
-            config,
-            None,
-            tokens.skew.idp_now(clock),
-        )?;
+        let idp_now = tokens.skew.idp_now(clock);
+        id_token::fetch_and_verify(http, discovery, config, id_token.expose_secret(), None, idp_now).await?;
     }
     for_database(tokens, config)
 }
