@@ -71,6 +71,10 @@ pub enum WireError {
     #[error("no PostgreSQL user name specified in startup packet")]
     MissingUser,
 
+    /// A client's message in the local password exchange is not what the protocol says.
+    #[error("invalid {0} from the client")]
+    Malformed(&'static str),
+
     /// A name or value handed to an encoder contains a `\0`, which cannot be framed.
     #[error("cannot encode {0}: it contains a NUL byte")]
     EmbeddedNul(&'static str),

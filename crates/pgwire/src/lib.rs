@@ -11,6 +11,7 @@
 //! - [`backend`]: the server's stream cut into whole raw messages, to read and pass on verbatim.
 //! - [`auth`]: [`UpstreamAuth`], the upstream authentication exchange as a state machine
 //!   (token as a cleartext password, or OAUTHBEARER), and [`refusal`] for why it stops.
+//! - [`scram_server`]: the server side of SCRAM-SHA-256, for a database's local password.
 //! - [`sensitive`]: [`SensitiveBytes`], outgoing bytes that may carry the token.
 //! - [`error`]: [`WireError`], the one error type of this crate.
 
@@ -20,6 +21,7 @@ pub mod error;
 pub mod frontend;
 pub mod refusal;
 pub mod report;
+pub mod scram_server;
 pub mod sensitive;
 pub mod startup;
 
@@ -28,6 +30,7 @@ pub use backend::{BackendMessage, split_backend_message};
 pub use error::WireError;
 pub use refusal::Refusal;
 pub use report::{ErrorReport, Severity, sqlstate};
+pub use scram_server::{ScramFailure, ScramServer, ScramVerifier};
 pub use sensitive::SensitiveBytes;
 pub use startup::{
     CancelKey, CancelRequest, MAX_STARTUP_PACKET_LENGTH, ProtocolVersion, StartupMessage, StartupPacket,

@@ -19,6 +19,8 @@ pub mod sqlstate {
     pub const PROTOCOL_VIOLATION: &str = "08P01";
     /// 28000: the login cannot go on (role not allowed, no sign-in, unsafe authentication).
     pub const INVALID_AUTHORIZATION_SPECIFICATION: &str = "28000";
+    /// 28P01: the database's local password was wrong.
+    pub const INVALID_PASSWORD: &str = "28P01";
     /// 53300: too many connections through this forwarder.
     pub const TOO_MANY_CONNECTIONS: &str = "53300";
     /// 57P01: Tapgate is shutting down.
