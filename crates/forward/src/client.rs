@@ -6,9 +6,9 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tapgate_pgwire::{CancelRequest, StartupMessage, StartupPacket, parse_startup};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::ForwardError;
+use crate::client_stream::ClientStream;
 
 /// What the client wants.
 #[derive(Debug)]
@@ -23,7 +23,7 @@ pub(crate) enum ClientHello {
 
 /// Reads the first packets, answering encryption requests, until the client says what it wants.
 pub(crate) async fn read_hello(
-    client: &mut TcpStream,
+    client: &mut ClientStream,
     timeout: Duration,
 ) -> Result<ClientHello, ForwardError> {
     match tokio::time::timeout(timeout, read_hello_unbounded(client)).await {
@@ -32,7 +32,7 @@ pub(crate) async fn read_hello(
     }
 }
 
-async fn read_hello_unbounded(client: &mut TcpStream) -> Result<ClientHello, ForwardError> {
+async fn read_hello_unbounded(client: &mut ClientStream) -> Result<ClientHello, ForwardError> {
     let mut buf = BytesMut::with_capacity(512);
     let mut declined_tls = false;
     let mut declined_gss = false;
@@ -78,6 +78,6 @@ async fn read_hello_unbounded(client: &mut TcpStream) -> Result<ClientHello, For
 }
 
 /// `N`: no encryption on this leg; the client goes on in plaintext (sslmode=prefer).
-async fn decline(client: &mut TcpStream) -> Result<(), ForwardError> {
+async fn decline(client: &mut ClientStream) -> Result<(), ForwardError> {
     client.write_all(b"N").await.map_err(|_| ForwardError::ClientGone("during startup"))
 }

@@ -19,6 +19,29 @@ pub enum LocalAccess {
     Any,
 }
 
+/// How long a relayed session may live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionLimit {
+    /// Until the token it logged in with expires plus `grace`, unless the sign-in is renewed
+    /// meanwhile (then it carries on). The default.
+    Token {
+        /// Time after the token's expiry before the session is closed (a NOTICE goes out a
+        /// minute before).
+        grace: Duration,
+    },
+    /// No limit: a session lives until a side closes it.
+    None,
+}
+
+/// Default `session_grace`.
+pub const DEFAULT_SESSION_GRACE: Duration = Duration::from_secs(5 * 60);
+
+impl Default for SessionLimit {
+    fn default() -> SessionLimit {
+        SessionLimit::Token { grace: DEFAULT_SESSION_GRACE }
+    }
+}
+
 /// Default cap on client connections through one forwarder.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 100;
 /// Default bound on reaching the server (TCP connect and TLS handshake).
@@ -62,6 +85,11 @@ pub enum SslNegotiation {
 /// One database's forwarder.
 #[derive(Debug, Clone)]
 pub struct ForwarderConfig {
+    /// How long relayed sessions may live.
+    pub session_limit: SessionLimit,
+    /// The database's local password (`local_password = true`), as a SCRAM-SHA-256 verifier:
+    /// clients must pass SCRAM with it before anything else happens. `None`: no password.
+    pub local_password: Option<tapgate_pgwire::ScramVerifier>,
     /// Who may connect: only the programs of the user running the forwarder (the default), or
     /// anyone on the machine.
     pub local_access: LocalAccess,
@@ -70,6 +98,9 @@ pub struct ForwarderConfig {
     pub name: String,
     /// Loopback port to listen on; 0 picks one (read it back with `Forwarder::local_port`).
     pub local_port: u16,
+    /// The folder of the database's Unix-domain socket (`.s.PGSQL.PORT` in it, PORT being the
+    /// TCP port): only the person can reach it. `None`: TCP only.
+    pub socket_dir: Option<PathBuf>,
     /// The server's host name or address; also the name its certificate must carry.
     pub upstream_host: String,
     /// The server's port.
@@ -118,8 +149,11 @@ impl ForwarderConfig {
     ) -> ForwarderConfig {
         ForwarderConfig {
             local_access: LocalAccess::SameUser,
+            session_limit: SessionLimit::default(),
+            local_password: None,
             name: name.into(),
             local_port: 0,
+            socket_dir: None,
             upstream_host: upstream_host.into(),
             upstream_port,
             sslmode: SslMode::default(),

@@ -22,6 +22,15 @@ pub enum ForwardError {
         source: io::Error,
     },
 
+    /// The database's Unix-domain socket could not be made.
+    #[error("cannot listen on the socket {}: {reason}", path.display())]
+    Socket {
+        /// The socket file.
+        path: PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
+
     /// `ca_file` could not be read or holds no certificate.
     #[error("cannot use ca_file {}: {reason}", path.display())]
     CaFile {
@@ -99,6 +108,17 @@ pub enum ForwardError {
         own: u32,
         /// The client socket's owner, when it could be found.
         peer: Option<u32>,
+    },
+
+    /// The client gave the wrong local password (`local_password = true`).
+    #[error(
+        "password authentication failed for user \"{user}\": the local password for {name} is wrong (it is in ~/.pgpass)"
+    )]
+    LocalPassword {
+        /// The database.
+        name: String,
+        /// The user name the client sent.
+        user: String,
     },
 
     /// Past `max_connections`.
@@ -227,6 +247,7 @@ impl ForwardError {
             | ForwardError::AuthRefused { .. }
             | ForwardError::ServerRefused { .. } => Outcome::Refused,
             ForwardError::OverLimit { .. } => Outcome::OverLimit,
+            ForwardError::LocalPassword { .. } => Outcome::Refused,
             ForwardError::OtherUser { .. } => Outcome::RefusedOtherUser,
             ForwardError::SignIn(_) | ForwardError::SignInTimeout { .. } => Outcome::SignInFailed,
             ForwardError::UpstreamUnreachable { .. }
@@ -238,9 +259,10 @@ impl ForwardError {
             | ForwardError::NoTrustRoots { .. }
             | ForwardError::VerifyCaNeedsCaFile { .. }
             | ForwardError::TlsSetup { .. } => Outcome::TlsError,
-            ForwardError::ClientGone(_) | ForwardError::Shutdown | ForwardError::Bind { .. } => {
-                Outcome::Aborted
-            }
+            ForwardError::ClientGone(_)
+            | ForwardError::Shutdown
+            | ForwardError::Bind { .. }
+            | ForwardError::Socket { .. } => Outcome::Aborted,
         }
     }
 
@@ -254,7 +276,8 @@ impl ForwardError {
             | ForwardError::ClientWantedTls
             | ForwardError::StartupTimeout(_)
             | ForwardError::ServerRefused { .. }
-            | ForwardError::Bind { .. } => return None,
+            | ForwardError::Bind { .. }
+            | ForwardError::Socket { .. } => return None,
             ForwardError::BadStartup(_) | ForwardError::ClientProtocol(_) => {
                 tapgate(sqlstate::PROTOCOL_VIOLATION)
             }
@@ -265,6 +288,9 @@ impl ForwardError {
             ForwardError::OverLimit { .. } => {
                 ErrorReport::fatal(sqlstate::TOO_MANY_CONNECTIONS, self.to_string())
             }
+            ForwardError::LocalPassword { .. } => tapgate(sqlstate::INVALID_PASSWORD).with_hint(
+                "use the password Tapgate wrote to ~/.pgpass for this database, or connect through its Unix-domain socket",
+            ),
             ForwardError::OtherUser { .. } => tapgate(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION)
                 .with_hint(
                     "run your own Tapgate and sign in as yourself; a forwarder never lends its user's token",

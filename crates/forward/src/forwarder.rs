@@ -10,8 +10,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::cancel::CancelRegistry;
+use crate::client_stream::{ClientAddr, ClientStream};
 use crate::listener::LoopbackListener;
 use crate::session::{Shared, serve};
+use crate::socket_listener::SocketListener;
 use crate::upstream_tls::UpstreamTls;
 use crate::{ConnectionObserver, ForwardError, ForwarderConfig, TokenSource};
 
@@ -22,12 +24,55 @@ const EXTRA_PENDING: usize = 32;
 /// First and longest pause after a failed accept (e.g. out of file descriptors).
 const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(50), Duration::from_secs(1));
 
+/// Tells a running forwarder to stop: [`Shutdown::drain`] lets open sessions finish within the
+/// shutdown grace; [`Shutdown::close_now`] closes them at once and tells their clients why (a
+/// sign-out: access has ended).
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    requested: CancellationToken,
+    now: CancellationToken,
+    reason: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Shutdown {
+    /// A signal not yet given.
+    pub fn new() -> Shutdown {
+        Shutdown::default()
+    }
+
+    /// Stop accepting; open sessions get the shutdown grace to finish.
+    pub fn drain(&self) {
+        self.requested.cancel();
+    }
+
+    /// Stop accepting and close open sessions now; their clients and history are told `reason`.
+    pub fn close_now(&self, reason: impl Into<String>) {
+        *self.reason.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.into());
+        self.now.cancel();
+        self.requested.cancel();
+    }
+
+    /// Why sessions were closed, when [`Shutdown::close_now`] said.
+    pub(crate) fn reason(&self) -> Option<String> {
+        self.reason.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl From<CancellationToken> for Shutdown {
+    /// Cancelling `token` drains the forwarder.
+    fn from(token: CancellationToken) -> Shutdown {
+        Shutdown { requested: token, ..Shutdown::default() }
+    }
+}
+
 /// A bound, not yet running, forwarder for one database.
 #[derive(Debug)]
 pub struct Forwarder {
     config: ForwarderConfig,
     tls: UpstreamTls,
     listener: LoopbackListener,
+    /// The Unix-domain socket, when `socket_dir` is set.
+    socket: Option<SocketListener>,
     sessions: Arc<Semaphore>,
 }
 
@@ -47,17 +92,28 @@ impl ConnectionGauge {
 
 impl Forwarder {
     /// Checks the TLS settings (roots, ca_file) and binds 127.0.0.1 and ::1 on the configured
-    /// port (0: a free one). Nothing is accepted until [`Forwarder::run`].
+    /// port (0: a free one), then the Unix-domain socket of the same number when `socket_dir`
+    /// is set. Nothing is accepted until [`Forwarder::run`].
     pub async fn bind(config: ForwarderConfig) -> Result<Forwarder, ForwardError> {
         let tls = UpstreamTls::new(&config)?;
         let listener = LoopbackListener::bind(config.local_port).await?;
+        let socket = match &config.socket_dir {
+            Some(folder) => Some(SocketListener::bind(folder, listener.port())?),
+            None => None,
+        };
         let max = config.max_connections.min(Semaphore::MAX_PERMITS);
         tracing::info!(
             database = %config.name, addrs = ?listener.local_addrs(),
+            socket = ?socket.as_ref().map(SocketListener::path),
             upstream = %format_args!("{}:{}", config.upstream_host, config.upstream_port),
             "forwarder listening"
         );
-        Ok(Forwarder { config, tls, listener, sessions: Arc::new(Semaphore::new(max)) })
+        Ok(Forwarder { config, tls, listener, socket, sessions: Arc::new(Semaphore::new(max)) })
+    }
+
+    /// The Unix-domain socket file, when there is one.
+    pub fn socket_path(&self) -> Option<&std::path::Path> {
+        self.socket.as_ref().map(SocketListener::path)
     }
 
     /// The loopback port, the same on 127.0.0.1 and ::1.
@@ -83,15 +139,17 @@ impl Forwarder {
         }
     }
 
-    /// Serves clients until `shutdown` fires, then stops accepting, gives open sessions
-    /// `shutdown_grace` to finish, closes what is left, and returns once every task is done.
+    /// Serves clients until `shutdown` is given, then stops accepting, gives open sessions
+    /// `shutdown_grace` to finish (none after [`Shutdown::close_now`]), closes what is left, and
+    /// returns once every task is done.
     pub async fn run(
         self,
         tokens: Arc<dyn TokenSource>,
         observer: Arc<dyn ConnectionObserver>,
-        shutdown: CancellationToken,
+        shutdown: impl Into<Shutdown>,
     ) -> Result<(), ForwardError> {
-        let Forwarder { config, tls, listener, sessions } = self;
+        let shutdown: Shutdown = shutdown.into();
+        let Forwarder { config, tls, listener, socket, sessions } = self;
         let grace = config.shutdown_grace;
         let pending = Arc::new(Semaphore::new(
             config.max_connections.saturating_add(EXTRA_PENDING).min(Semaphore::MAX_PERMITS),
@@ -105,14 +163,20 @@ impl Forwarder {
             sessions,
             cancels: CancelRegistry::default(),
             stop: CancellationToken::new(),
+            shutdown: shutdown.clone(),
         });
         let tracker = TaskTracker::new();
         let mut backoff = ACCEPT_BACKOFF.0;
 
         loop {
             let accepted = tokio::select! {
-                () = shutdown.cancelled() => break,
-                accepted = listener.accept() => accepted,
+                () = shutdown.requested.cancelled() => break,
+                accepted = listener.accept() => {
+                    accepted.map(|(stream, peer)| (ClientStream::Tcp(stream), ClientAddr::Tcp(peer)))
+                }
+                accepted = accept_unix(socket.as_ref()) => {
+                    accepted.map(|stream| (ClientStream::Unix(stream), ClientAddr::Unix))
+                }
             };
             match accepted {
                 Ok((client, peer)) => {
@@ -126,7 +190,7 @@ impl Forwarder {
                 Err(error) => {
                     tracing::warn!(database = %shared.config.name, %error, "accept failed; retrying");
                     tokio::select! {
-                        () = shutdown.cancelled() => break,
+                        () = shutdown.requested.cancelled() => break,
                         () = tokio::time::sleep(backoff) => {}
                     }
                     backoff = (backoff * 2).min(ACCEPT_BACKOFF.1);
@@ -136,6 +200,7 @@ impl Forwarder {
 
         // Closing the listening sockets now makes new clients fail fast instead of queueing.
         drop(listener);
+        drop(socket);
         tracker.close();
         let open = shared
             .config
@@ -146,12 +211,24 @@ impl Forwarder {
             database = %shared.config.name, open_sessions = open, grace_seconds = grace.as_secs_f64(),
             "forwarder stopping: no new connections; open sessions may finish"
         );
-        if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-            tracing::info!(database = %shared.config.name, "shutdown grace period over; closing remaining connections");
+        let finished = tokio::select! {
+            finished = tokio::time::timeout(grace, tracker.wait()) => finished.is_ok(),
+            () = shutdown.now.cancelled() => false,
+        };
+        if !finished {
+            tracing::info!(database = %shared.config.name, reason = ?shutdown.reason(), "closing remaining connections");
             shared.stop.cancel();
             tracker.wait().await;
         }
         tracing::info!(database = %shared.config.name, "forwarder stopped");
         Ok(())
+    }
+}
+
+/// The next client on the Unix-domain socket; never, without one.
+async fn accept_unix(socket: Option<&SocketListener>) -> std::io::Result<tokio::net::UnixStream> {
+    match socket {
+        Some(socket) => socket.accept().await,
+        None => std::future::pending().await,
     }
 }

@@ -8,6 +8,9 @@
 //! - [`observer`]: [`ConnectionObserver`], told about each connection at open and close.
 //! - [`forwarder`]: [`Forwarder`]: bind, accept loop, connection limit, graceful shutdown.
 //! - `listener`: the 127.0.0.1 + ::1 listening sockets.
+//! - `socket_listener`: the Unix-domain socket `.s.PGSQL.PORT` in the person's private folder.
+//! - `client_stream`: a client's connection over either, and [`ClientAddr`].
+//! - `peer_owner`: whose program a client is (the kernel's socket tables, `SO_PEERCRED`).
 //! - `session`: one client connection from accept to close.
 //! - `client`: the client's first packets (SSLRequest/GSSENCRequest answered `N`).
 //! - `login`: role, database, `application_name` and parameters for the server.
@@ -15,6 +18,8 @@
 //!   handshake failures explained.
 //! - `handshake`: the server's login up to ReadyForQuery (authentication in `tapgate-pgwire`).
 //! - `relay`: bytes both ways, counted.
+//! - `inject`: Tapgate's own NOTICE or FATAL slipped in between the server's messages.
+//! - [`session_limit`]: sessions end when the sign-in does (`session_limit = "token"`).
 //! - `cancel`: live sessions' cancel keys and forwarding CancelRequests.
 //! - [`error`]: [`ForwardError`], the one error type, with each failure's [`Outcome`] and
 //!   the ErrorResponse the client gets.
@@ -24,23 +29,30 @@
 
 mod cancel;
 mod client;
+mod client_stream;
 pub mod config;
 pub mod error;
 pub mod forwarder;
 mod handshake;
+mod inject;
 mod listener;
+mod local_password;
 mod login;
 pub mod observer;
 mod peer_owner;
 mod relay;
 mod session;
+pub mod session_limit;
+mod socket_listener;
 pub mod token;
 mod upstream;
 mod upstream_tls;
 
-pub use config::{AuthMethod, ForwarderConfig, LocalAccess, SslMode, SslNegotiation};
+pub use client_stream::ClientAddr;
+pub use config::{AuthMethod, ForwarderConfig, LocalAccess, SessionLimit, SslMode, SslNegotiation};
 pub use error::ForwardError;
-pub use forwarder::{ConnectionGauge, Forwarder};
+pub use forwarder::{ConnectionGauge, Forwarder, Shutdown};
 pub use observer::{ConnectionEnd, ConnectionObserver, ConnectionStart, NoObserver, Outcome};
 pub use peer_owner::{ClientProgram, ClientSocket, loopback_listener_uid, own_uid};
+pub use socket_listener::socket_path;
 pub use token::{BoxFuture, ClientInfo, TokenError, TokenSource, UpstreamToken};

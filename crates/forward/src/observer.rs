@@ -1,7 +1,6 @@
 //! [`ConnectionObserver`]: how history and status learn about connections: one call when a
 //! connection opens, one when it closes, never per message.
 
-use std::net::SocketAddr;
 use std::time::SystemTime;
 
 /// A client connection that has sent its StartupMessage (or a bad first packet).
@@ -19,8 +18,8 @@ pub struct ConnectionStart {
     pub application_name: Option<String>,
     /// The forwarder's loopback port.
     pub local_port: u16,
-    /// The client's address (always loopback).
-    pub peer: SocketAddr,
+    /// Where the client connected from: a loopback address, or the Unix-domain socket.
+    pub peer: crate::ClientAddr,
     /// When the client connected.
     pub started_at: SystemTime,
 }

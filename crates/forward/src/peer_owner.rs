@@ -6,8 +6,11 @@
 //! `procfs` crate) list each socket with its owner's uid: the client's socket is the entry whose
 //! local address is our peer and whose remote address is our side of the connection.
 //!
-//! Elsewhere (no procfs) the owner is unknown, and an unknown owner is refused unless the
-//! database is configured with `local_access = "any"`.
+//! On the Unix-domain socket the kernel says it directly: `SO_PEERCRED` gives the connecting
+//! process's uid and pid.
+//!
+//! Elsewhere (no procfs) a TCP client's owner is unknown, and an unknown owner is refused unless
+//! the database is configured with `local_access = "any"`.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -20,7 +23,17 @@ pub(crate) fn client_socket(ours: SocketAddr, peer: SocketAddr) -> Option<Client
         .filter_map(Result::ok)
         .flatten()
         .find(|entry| unmapped(entry.local_address) == peer && unmapped(entry.remote_address) == ours)
-        .map(|entry| ClientSocket { uid: entry.uid, inode: entry.inode })
+        .map(|entry| ClientSocket { uid: entry.uid, holder: Holder::Inode(entry.inode) })
+}
+
+/// The client of a Unix-domain socket connection, from the kernel's `SO_PEERCRED`.
+pub(crate) fn unix_client(stream: &tokio::net::UnixStream) -> Option<ClientSocket> {
+    let cred = stream.peer_cred().ok()?;
+    let holder = match cred.pid().and_then(|pid| u32::try_from(pid).ok()) {
+        Some(pid) => Holder::Pid(pid),
+        None => Holder::Unknown,
+    };
+    Some(ClientSocket { uid: cred.uid(), holder })
 }
 
 /// A client's socket as the kernel lists it.
@@ -28,8 +41,19 @@ pub(crate) fn client_socket(ours: SocketAddr, peer: SocketAddr) -> Option<Client
 pub struct ClientSocket {
     /// Its owner.
     pub uid: u32,
-    /// Its inode: the key to the process holding it.
-    pub inode: u64,
+    /// How to find the process holding it.
+    holder: Holder,
+}
+
+/// The key to the process holding a client socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    /// A TCP socket's inode: found by walking the processes' open files.
+    Inode(u64),
+    /// The process that connected to the Unix-domain socket (`SO_PEERCRED`).
+    Pid(u32),
+    /// Not known.
+    Unknown,
 }
 
 /// The program holding a client's socket.
@@ -46,11 +70,20 @@ impl ClientSocket {
     /// Processes of other users are not readable without privileges; the forwarder only asks
     /// about its own user's.
     pub fn program(&self) -> Option<ClientProgram> {
+        let target = match self.holder {
+            Holder::Inode(inode) => inode,
+            Holder::Pid(pid) => {
+                let stat = procfs::process::Process::new(i32::try_from(pid).ok()?).ok()?.stat().ok()?;
+                return Some(ClientProgram { name: stat.comm, pid });
+            }
+            Holder::Unknown => return None,
+        };
         let processes = procfs::process::all_processes().ok()?;
         processes.filter_map(Result::ok).find_map(|process| {
-            let holds = process.fd().ok()?.filter_map(Result::ok).any(
-                |fd| matches!(fd.target, procfs::process::FDTarget::Socket(inode) if inode == self.inode),
-            );
+            let holds =
+                process.fd().ok()?.filter_map(Result::ok).any(
+                    |fd| matches!(fd.target, procfs::process::FDTarget::Socket(inode) if inode == target),
+                );
             if !holds {
                 return None;
             }

@@ -2,28 +2,30 @@
 //! (role, token, server connection, login, relay) or a cancel; reported to the observer at
 //! open and close, and in one log line each.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::BytesMut;
 use tapgate_pgwire::{CancelRequest, StartupMessage, UpstreamAuth};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::cancel::{CancelRegistry, forward_cancel};
 use crate::client::{ClientHello, read_hello};
+use crate::client_stream::{ClientAddr, ClientStream};
 use crate::handshake::login;
+use crate::inject::Injecting;
+use crate::local_password;
 use crate::login::{choose_dbname, choose_role, negotiation, upstream_startup};
 use crate::peer_owner;
-use crate::relay::{Relayed, relay};
+use crate::relay::{Ending, Relayed, relay};
+use crate::session_limit::Watch;
 use crate::upstream::connect;
 use crate::upstream_tls::UpstreamTls;
 use crate::{
     ClientInfo, ConnectionEnd, ConnectionObserver, ConnectionStart, ForwardError, ForwarderConfig,
-    LocalAccess, Outcome, TokenSource, UpstreamToken,
+    LocalAccess, Outcome, SessionLimit, Shutdown, TokenSource, UpstreamToken,
 };
 
 /// Bound on writing a final ErrorResponse to a client that may not be reading.
@@ -41,26 +43,37 @@ pub(crate) struct Shared {
     pub(crate) cancels: CancelRegistry,
     /// Fires when the shutdown grace period is over: everything still open closes.
     pub(crate) stop: CancellationToken,
+    /// The forwarder's stop signal, which says why sessions were closed.
+    pub(crate) shutdown: Shutdown,
 }
 
 /// Serves one accepted client until it is done.
 pub(crate) async fn serve(
     shared: Arc<Shared>,
-    mut client: TcpStream,
-    peer: SocketAddr,
+    mut client: ClientStream,
+    peer: ClientAddr,
     pending: OwnedSemaphorePermit,
 ) {
     let started_at = shared.config.clock.now();
-    // Asked first, while the client's socket is surely in the kernel's tables. Reading and
-    // parsing those tables is file work sized by the machine's socket count: the blocking pool's.
-    let socket = match client.local_addr() {
-        Ok(ours) => {
-            tokio::task::spawn_blocking(move || peer_owner::client_socket(ours, peer)).await.ok().flatten()
-        }
-        Err(_) => None,
+    let socket = match &client {
+        // Asked first, while the client's socket is surely in the kernel's tables. Reading and
+        // parsing those tables is file work sized by the machine's socket count: the blocking
+        // pool's.
+        ClientStream::Tcp(stream) => match (stream.local_addr(), peer) {
+            (Ok(ours), ClientAddr::Tcp(theirs)) => {
+                tokio::task::spawn_blocking(move || peer_owner::client_socket(ours, theirs))
+                    .await
+                    .ok()
+                    .flatten()
+            }
+            _ => None,
+        },
+        ClientStream::Unix(stream) => peer_owner::unix_client(stream),
     };
     let stranger = stranger(&shared, socket, peer);
-    if let Err(error) = client.set_nodelay(true) {
+    if let ClientStream::Tcp(stream) = &client
+        && let Err(error) = stream.set_nodelay(true)
+    {
         tracing::debug!(%error, "cannot set TCP_NODELAY on a client connection");
     }
     let hello = tokio::select! {
@@ -81,7 +94,7 @@ pub(crate) async fn serve(
 /// A connection whose first packets have been read.
 struct Opening<'a> {
     shared: &'a Shared,
-    peer: SocketAddr,
+    peer: ClientAddr,
     started_at: SystemTime,
     /// Set when this client may not use the forwarder: it is not the person's program.
     stranger: Option<Stranger>,
@@ -99,7 +112,7 @@ struct Stranger {
 }
 
 /// Whether the client is a stranger (`local_access = "same-user"`, the default).
-fn stranger(shared: &Shared, socket: Option<peer_owner::ClientSocket>, peer: SocketAddr) -> Option<Stranger> {
+fn stranger(shared: &Shared, socket: Option<peer_owner::ClientSocket>, peer: ClientAddr) -> Option<Stranger> {
     if shared.config.local_access == LocalAccess::Any {
         return None;
     }
@@ -154,7 +167,7 @@ impl Opening<'_> {
     }
 
     /// A first packet that was malformed, or none in time: the client hears why when that helps.
-    async fn bad_hello(self, mut client: TcpStream, error: ForwardError) {
+    async fn bad_hello(self, mut client: ClientStream, error: ForwardError) {
         let id = self.shared.observer.opened(&self.start(None));
         let mut progress = Progress::default();
         farewell(&mut client, &error, &mut progress).await;
@@ -196,7 +209,7 @@ impl Opening<'_> {
     }
 
     /// A session: login upstream, then relay until either side closes.
-    async fn session(self, mut client: TcpStream, message: StartupMessage, pipelined: BytesMut) {
+    async fn session(self, mut client: ClientStream, message: StartupMessage, pipelined: BytesMut) {
         let start = self.start(Some(&message));
         let id = self.shared.observer.opened(&start);
         tracing::info!(
@@ -208,11 +221,7 @@ impl Opening<'_> {
         let result = self.login_and_relay(&mut client, &message, pipelined, &mut progress).await;
         let end = match result {
             Ok(relayed) => {
-                let error = if relayed.stopped {
-                    Some("closed at the end of Tapgate's shutdown grace period".to_owned())
-                } else {
-                    relayed.error
-                };
+                let error = relayed.closed_by_tapgate.or(relayed.error);
                 self.end(Outcome::Ok, Some(message.user().to_owned()), &progress, error)
             }
             Err(error) => {
@@ -230,9 +239,9 @@ impl Opening<'_> {
 
     async fn login_and_relay(
         &self,
-        client: &mut TcpStream,
+        client: &mut ClientStream,
         message: &StartupMessage,
-        pipelined: BytesMut,
+        mut pipelined: BytesMut,
         progress: &mut Progress,
     ) -> Result<Relayed, ForwardError> {
         let shared = self.shared;
@@ -251,12 +260,28 @@ impl Opening<'_> {
         })?;
         let role = choose_role(config, message.user())?;
         let dbname = choose_dbname(config, message);
+        if let Some(verifier) = &config.local_password {
+            // Before any token is asked for: a wrong password never costs a tap.
+            let written = progress.to_client.len() as u64;
+            local_password::check(
+                client,
+                &mut pipelined,
+                &mut progress.to_client,
+                verifier,
+                &config.name,
+                message.user(),
+                config.startup_timeout,
+            )
+            .await?;
+            progress.bytes_to_client += written;
+        }
 
         // Everything before the relay is abandoned when the client leaves (no tap is waited for
         // on behalf of nobody) or the shutdown grace period ends.
         let prepare = async {
             let token = self.token(message).await?;
             progress.identity = Some(token.identity.clone());
+            let expires_at = token.expires_at;
             let mut upstream = connect(&shared.tls, config.connect_timeout).await?;
             let startup = upstream_startup(message, &role, &dbname, &token.identity)?;
             // `connect` only returns TLS streams: the channel is encrypted by construction.
@@ -270,9 +295,9 @@ impl Opening<'_> {
                 &mut progress.to_client,
             )
             .await?;
-            Ok::<_, ForwardError>((upstream, logged_in))
+            Ok::<_, ForwardError>((upstream, logged_in, expires_at))
         };
-        let (mut upstream, logged_in) = tokio::select! {
+        let (upstream, logged_in, expires_at) = tokio::select! {
             prepared = prepare => prepared?,
             () = client_left(client) => return Err(ForwardError::ClientGone("while the login was under way")),
             () = shared.stop.cancelled() => return Err(ForwardError::Shutdown),
@@ -286,6 +311,7 @@ impl Opening<'_> {
             .map_err(|_| ForwardError::ClientGone("before its session started"))?;
         progress.bytes_to_client += progress.to_client.len() as u64;
         progress.to_client.clear();
+        let mut upstream = upstream;
         if !pipelined.is_empty() {
             upstream.write_all(&pipelined).await.map_err(|e| ForwardError::UpstreamLost {
                 host: config.upstream_host.clone(),
@@ -295,10 +321,49 @@ impl Opening<'_> {
             progress.bytes_from_client += pipelined.len() as u64;
         }
 
-        let relayed = relay(&mut *client, &mut upstream, &shared.stop).await;
+        let (mut upstream, injector, delivered) = Injecting::new(upstream);
+        // The stream to the client is between messages only once what went before has passed.
+        upstream.track(&logged_in.early);
+        let limit = self.limit(progress.identity.clone().unwrap_or_default(), expires_at, injector.clone());
+        let stop_reason = {
+            let (shutdown, name) = (shared.shutdown.clone(), config.name.clone());
+            Box::new(move || {
+                shutdown.reason().unwrap_or_else(|| format!("closed this session: Tapgate stopped forwarding {name} and its shutdown grace period ended"))
+            })
+        };
+        let ending = Ending { limit, stop: shared.stop.clone(), stop_reason, injector, delivered };
+        let relayed = relay(&mut *client, upstream, ending).await;
         progress.bytes_from_client += relayed.from_client;
         progress.bytes_to_client += relayed.to_client;
         Ok(relayed)
+    }
+
+    /// The session's end under `session_limit`: never without a limit or a known expiry.
+    fn limit(
+        &self,
+        identity: String,
+        expires_at: Option<SystemTime>,
+        injector: crate::inject::Injector,
+    ) -> impl std::future::Future<Output = String> + use<> {
+        let config = &self.shared.config;
+        let watch = match (config.session_limit, expires_at) {
+            (SessionLimit::Token { grace }, Some(expires_at)) => Some(Watch {
+                database: config.name.clone(),
+                identity,
+                expires_at,
+                grace,
+                clock: config.clock.clone(),
+                tokens: self.shared.tokens.clone(),
+                injector,
+            }),
+            _ => None,
+        };
+        async move {
+            match watch {
+                Some(watch) => watch.until_closed().await,
+                None => std::future::pending().await,
+            }
+        }
     }
 
     /// A token from the TokenSource within `token_wait`.
@@ -319,7 +384,7 @@ impl Opening<'_> {
 }
 
 /// Writes what is pending for the client and the error's ErrorResponse, if it gets one.
-async fn farewell(client: &mut TcpStream, error: &ForwardError, progress: &mut Progress) {
+async fn farewell(client: &mut ClientStream, error: &ForwardError, progress: &mut Progress) {
     if let Some(report) = error.client_report() {
         report.encode(&mut progress.to_client);
     }
@@ -338,9 +403,8 @@ async fn farewell(client: &mut TcpStream, error: &ForwardError, progress: &mut P
 
 /// Resolves when the client has closed its connection (or it failed). A client that sent more
 /// bytes is still there: then this never resolves.
-async fn client_left(client: &TcpStream) {
-    let mut probe = [0u8; 1];
-    if let Ok(1..) = client.peek(&mut probe).await {
+async fn client_left(client: &ClientStream) {
+    if let Ok(1..) = client.peek_one().await {
         std::future::pending::<()>().await;
     }
 }

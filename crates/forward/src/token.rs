@@ -22,6 +22,15 @@ pub trait TokenSource: Send + Sync + 'static {
         database: &str,
         client: &ClientInfo,
     ) -> BoxFuture<'static, Result<UpstreamToken, TokenError>>;
+
+    /// When the person's access to `database` ends now (this machine's clock), renewing the
+    /// sign-in without a tap where it can (a refresh token); `None` when signed out or only a
+    /// tap would help. Asked near the end of a session under `session_limit = "token"`: a later
+    /// time lets the session carry on. Without an answer, sessions end with their token.
+    fn expiry_without_tap(&self, database: &str) -> BoxFuture<'static, Option<std::time::SystemTime>> {
+        let _ = database;
+        Box::pin(async { None })
+    }
 }
 
 /// The client a token is asked for.
@@ -47,6 +56,9 @@ pub struct UpstreamToken {
     pub access_token: SecretString,
     /// Who signed in (e.g. `alice@example.com`): shown in `application_name` and history.
     pub identity: String,
+    /// When it expires on this machine's clock, when known: sessions logged in with it end then
+    /// (plus `session_grace`) under `session_limit = "token"`.
+    pub expires_at: Option<std::time::SystemTime>,
 }
 
 /// Why there is no token; `message` is shown to the client verbatim, so it should say what to

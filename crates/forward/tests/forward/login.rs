@@ -179,6 +179,7 @@ async fn the_server_refusing_the_password_is_passed_on_verbatim() -> TestResult 
             result: Ok(tapgate_forward::UpstreamToken {
                 access_token: "wrong-token".to_owned().into(),
                 identity: IDENTITY.into(),
+                expires_at: None,
             }),
             ..Tokens::valid()
         },

@@ -6,6 +6,7 @@ mod logging;
 mod login;
 mod refusals;
 mod robustness;
+mod session_end;
 mod shutdown;
 mod support;
 mod tls;

@@ -20,7 +20,8 @@ async fn shutdown_stops_accepting_and_closes_sessions_after_the_grace() -> TestR
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(tokio::net::TcpStream::connect(harness.addr).await.is_err(), "no longer accepting");
     // During the grace the session still works.
-    assert_eq!(session.echo(b"still here").await, b"still here");
+    let message = framed(b'd', b"still here");
+    assert_eq!(session.echo(&message).await, message);
 
     let run = tokio::time::timeout(PATIENCE, harness.run).await??;
     assert!(run.is_ok());

@@ -323,6 +323,13 @@ pub fn put_message(buf: &mut BytesMut, tag: u8, body: &[u8]) {
     buf.put_slice(body);
 }
 
+/// A whole message: tag, length, body.
+pub fn framed(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut buf = BytesMut::new();
+    put_message(&mut buf, tag, body);
+    buf.to_vec()
+}
+
 async fn write_message<S: AsyncWrite + Unpin>(stream: &mut S, tag: u8, body: &[u8]) -> std::io::Result<()> {
     let mut buf = BytesMut::new();
     put_message(&mut buf, tag, body);
@@ -336,6 +343,10 @@ pub struct Tokens {
     pub result: Result<UpstreamToken, TokenError>,
     pub delay: Duration,
     pub calls: AtomicUsize,
+    /// What `expiry_without_tap` answers: a renewed sign-in's expiry, or none.
+    pub renewed: Mutex<Option<std::time::SystemTime>>,
+    /// How often `expiry_without_tap` was asked.
+    pub renewal_checks: AtomicUsize,
 }
 
 impl Tokens {
@@ -344,10 +355,31 @@ impl Tokens {
             result: Ok(UpstreamToken {
                 access_token: SecretString::from(TOKEN),
                 identity: IDENTITY.to_owned(),
+                expires_at: None,
             }),
             delay: Duration::ZERO,
             calls: AtomicUsize::new(0),
+            renewed: Mutex::new(None),
+            renewal_checks: AtomicUsize::new(0),
         }
+    }
+
+    /// Waits until `expiry_without_tap` has been asked `count` times.
+    pub async fn wait_for_renewal_checks(&self, count: usize) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while self.renewal_checks.load(Ordering::SeqCst) < count {
+            assert!(tokio::time::Instant::now() < deadline, "no renewal check within {PATIENCE:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// A valid token that expires at `expires_at`.
+    pub fn expiring(expires_at: std::time::SystemTime) -> Tokens {
+        let mut tokens = Tokens::valid();
+        if let Ok(token) = &mut tokens.result {
+            token.expires_at = Some(expires_at);
+        }
+        tokens
     }
 }
 
@@ -364,6 +396,12 @@ impl TokenSource for Tokens {
             tokio::time::sleep(delay).await;
             result
         })
+    }
+
+    fn expiry_without_tap(&self, _database: &str) -> BoxFuture<'static, Option<std::time::SystemTime>> {
+        let renewed = *self.renewed.lock().expect("renewed");
+        self.renewal_checks.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move { renewed })
     }
 }
 
@@ -414,8 +452,8 @@ impl Recorder {
 // ---------------------------------------------------------------------------------------------
 // A raw client
 
-pub struct Client {
-    pub stream: TcpStream,
+pub struct Client<S = TcpStream> {
+    pub stream: S,
     buf: BytesMut,
 }
 
@@ -424,7 +462,17 @@ impl Client {
         let stream = TcpStream::connect(addr).await.expect("connect to the forwarder");
         Client { stream, buf: BytesMut::new() }
     }
+}
 
+impl Client<tokio::net::UnixStream> {
+    /// A client of the forwarder's Unix-domain socket.
+    pub async fn connect_unix(path: &std::path::Path) -> Client<tokio::net::UnixStream> {
+        let stream = tokio::net::UnixStream::connect(path).await.expect("connect to the socket");
+        Client { stream, buf: BytesMut::new() }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     pub async fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.expect("write");
     }
@@ -527,6 +575,10 @@ pub struct Harness {
     pub recorder: Arc<Recorder>,
     pub tokens: Arc<Tokens>,
     pub shutdown: CancellationToken,
+    /// The same signal as `shutdown`, which can also close sessions at once.
+    pub stop: tapgate_forward::Shutdown,
+    /// The forwarder's Unix-domain socket, when the setup gave it a folder.
+    pub socket: Option<PathBuf>,
     pub run: JoinHandle<Result<(), ForwardError>>,
     pub gauge: tapgate_forward::ConnectionGauge,
     _dir: tempfile::TempDir,
@@ -577,8 +629,10 @@ impl Harness {
         let recorder = Arc::new(Recorder::default());
         let tokens = Arc::new(setup.tokens);
         let shutdown = CancellationToken::new();
-        let run = tokio::spawn(forwarder.run(tokens.clone(), recorder.clone(), shutdown.clone()));
-        Harness { addr, upstream, recorder, tokens, shutdown, run, gauge, _dir: dir }
+        let stop = tapgate_forward::Shutdown::from(shutdown.clone());
+        let socket = forwarder.socket_path().map(PathBuf::from);
+        let run = tokio::spawn(forwarder.run(tokens.clone(), recorder.clone(), stop.clone()));
+        Harness { addr, upstream, recorder, tokens, shutdown, stop, socket, run, gauge, _dir: dir }
     }
 
     pub async fn client(&self) -> Client {
