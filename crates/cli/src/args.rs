@@ -88,6 +88,10 @@ pub struct DsnArgs {
     /// Role to connect as (one of the database's roles); default: its `role`.
     #[arg(long)]
     pub role: Option<String>,
+    /// Name the TCP port on 127.0.0.1 even where the Unix-domain socket could be used (for
+    /// clients that only speak TCP).
+    #[arg(long)]
+    pub tcp: bool,
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +124,9 @@ pub struct ExecArgs {
     /// Role to connect as (one of the database's roles); default: its `role`.
     #[arg(long)]
     pub role: Option<String>,
+    /// Point PGHOST at 127.0.0.1 rather than the forwarder's Unix-domain socket folder.
+    #[arg(long)]
+    pub tcp: bool,
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,

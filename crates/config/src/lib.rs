@@ -33,8 +33,8 @@ pub use document::ConfigDocument;
 pub use error::ConfigError;
 pub use forms::{DbForm, FieldError, IdpForm};
 pub use import::ImportSummary;
-pub use location::{CONFIG_ENV, DATA_DIR_ENV, config_path, data_dir, runtime_dir};
+pub use location::{CONFIG_ENV, DATA_DIR_ENV, config_path, data_dir, pgpass_path, runtime_dir};
 pub use resolved::{
-    AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DbAuth, DbConfig, Dialect, Flow,
-    IdpConfig, LocalAccess, SslMode, SslNegotiation, TokenChoice,
+    AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DEFAULT_SESSION_GRACE, DbAuth,
+    DbConfig, Dialect, Flow, IdpConfig, LocalAccess, SessionLimit, SslMode, SslNegotiation, TokenChoice,
 };

@@ -35,6 +35,15 @@ pub fn data_dir() -> Result<PathBuf, ConfigError> {
     Ok(dirs::data_dir().ok_or(ConfigError::NoConfigDir)?.join("tapgate"))
 }
 
+/// The person's `.pgpass`, where local passwords go: `PGPASSFILE` (as libpq reads it), else
+/// `.pgpass` in the home folder.
+pub fn pgpass_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PGPASSFILE").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    dirs::home_dir().map(|home| home.join(".pgpass"))
+}
+
 /// Where running Tapgate processes announce their forwarders for `tapgate status`:
 /// `$XDG_RUNTIME_DIR/tapgate`, else `run/` in the data folder.
 pub fn runtime_dir() -> Result<PathBuf, ConfigError> {

@@ -49,6 +49,14 @@ pub struct RawDb {
     pub max_connections: Option<Spanned<i64>>,
     /// Who may use the forwarder: `same-user` or `any`.
     pub local_access: Option<Spanned<String>>,
+    /// Whether clients must give a local password (SCRAM) written to ~/.pgpass.
+    pub local_password: Option<Spanned<bool>>,
+    /// Whether the forwarder also listens on a Unix-domain socket (default true).
+    pub unix_socket: Option<Spanned<bool>>,
+    /// How long relayed sessions live: `token` (default) or `none`.
+    pub session_limit: Option<Spanned<String>>,
+    /// Time after the token's expiry before a session closes, e.g. `5m`.
+    pub session_grace: Option<Spanned<String>>,
 }
 
 /// One `[idp.NAME]` table.

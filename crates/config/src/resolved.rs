@@ -44,7 +44,26 @@ pub struct DbConfig {
     pub max_connections: usize,
     /// Who may connect to the forwarder (`local_access`).
     pub local_access: LocalAccess,
+    /// Whether the forwarder also listens on `.s.PGSQL.PORT` in the person's runtime folder
+    /// (`unix_socket`, default true where there are Unix-domain sockets).
+    pub unix_socket: bool,
+    /// How long relayed sessions live (`session_limit`, `session_grace`).
+    pub session_limit: SessionLimit,
+    /// Clients must pass SCRAM-SHA-256 with a local password (`local_password`, default false).
+    pub local_password: bool,
 }
+
+/// How long a session through the forwarder may live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionLimit {
+    /// Until the token's expiry plus `grace`, unless the sign-in is renewed meanwhile.
+    Token { grace: std::time::Duration },
+    /// Until a side closes it.
+    None,
+}
+
+/// `session_grace` when not set.
+pub const DEFAULT_SESSION_GRACE: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 /// Who may use a database's forwarder on this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

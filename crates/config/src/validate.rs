@@ -10,8 +10,8 @@ use url::{Host, Url};
 use crate::ConfigError;
 use crate::raw::{RawConfig, RawDb, RawIdp};
 use crate::resolved::{
-    AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DbAuth, DbConfig, Flow, IdpConfig,
-    LocalAccess, SslMode, SslNegotiation,
+    AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DEFAULT_SESSION_GRACE, DbAuth,
+    DbConfig, Flow, IdpConfig, LocalAccess, SessionLimit, SslMode, SslNegotiation,
 };
 use crate::sign_in::{self, RawSignInKeys};
 use crate::toml_place::{line_of, place_error};
@@ -307,6 +307,34 @@ impl Checker<'_> {
                 ));
             }
         };
+        let session_grace = match &raw.session_grace {
+            None => DEFAULT_SESSION_GRACE,
+            Some(text) => match parse_duration(text.get_ref()) {
+                Some(grace) if grace <= MAX_SESSION_GRACE => grace,
+                _ => {
+                    return Err(self.invalid(
+                        text.span().start,
+                        key("session_grace"),
+                        format!(
+                            "`{}` is not a grace period; write e.g. 90s, 5m or 1h (at most 24h)",
+                            text.get_ref()
+                        ),
+                    ));
+                }
+            },
+        };
+        let session_limit = match raw.session_limit.as_ref().map(|m| (m, m.get_ref().as_str())) {
+            None | Some((_, "token")) => SessionLimit::Token { grace: session_grace },
+            Some((_, "none")) => SessionLimit::None,
+            Some((m, other)) => {
+                return Err(self.invalid(
+                    m.span().start,
+                    key("session_limit"),
+                    format!("`{other}` is not a session_limit; use token (the default) or none"),
+                ));
+            }
+        };
+        let unix_socket = raw.unix_socket.as_ref().map_or(cfg!(unix), |v| *v.get_ref());
         let ca_file = match &raw.ca_file {
             None => None,
             Some(f) => Some(self.pem_file(f, key("ca_file"))?),
@@ -345,6 +373,9 @@ impl Checker<'_> {
             local_port,
             max_connections,
             local_access,
+            unix_socket,
+            session_limit,
+            local_password: raw.local_password.as_ref().is_some_and(|v| *v.get_ref()),
         })
     }
 
@@ -430,8 +461,28 @@ fn origin_of(url: &Url) -> Url {
     origin
 }
 
+/// The longest `session_grace`: past a day the limit means little.
+const MAX_SESSION_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// `90s`, `5m`, `1h`: a whole number and a unit (a bare number is refused: seconds or minutes?).
+pub(crate) fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let unit_at = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(unit_at);
+    let number: u64 = number.parse().ok()?;
+    let seconds = match unit {
+        "s" => number,
+        "m" => number.checked_mul(60)?,
+        "h" => number.checked_mul(3600)?,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(seconds))
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn load(text: &str) -> Result<Config, ConfigError> {
@@ -543,6 +594,36 @@ roles = ["app_ro", "app_rw"]
         assert_eq!(db.max_connections, 100);
         assert_eq!(db.local_access, LocalAccess::SameUser, "only the person's own programs");
         assert_eq!(db.allowed_roles(), vec!["app_rw", "app_ro"]);
+    }
+
+    #[test]
+    fn sessions_end_with_the_token_plus_five_minutes_unless_told_otherwise() {
+        let config = load(&format!("{GOOD}{DB}")).expect("valid");
+        let db = config.db("prod").expect("prod");
+        assert_eq!(db.session_limit, SessionLimit::Token { grace: Duration::from_secs(300) });
+        assert!(db.unix_socket);
+        let short =
+            load(&format!("{GOOD}{DB}session_grace = \"90s\"\nunix_socket = false\n")).expect("valid");
+        let db = short.db("prod").expect("prod");
+        assert_eq!(db.session_limit, SessionLimit::Token { grace: Duration::from_secs(90) });
+        assert!(!db.unix_socket);
+        let none = load(&format!("{GOOD}{DB}session_limit = \"none\"\n")).expect("valid");
+        assert_eq!(none.db("prod").expect("prod").session_limit, SessionLimit::None);
+        let err = load(&format!("{GOOD}{DB}session_grace = \"soon\"\n")).expect_err("bad").to_string();
+        assert!(err.contains("db.prod.session_grace") && err.contains("90s"), "{err}");
+        let err = load(&format!("{GOOD}{DB}session_limit = \"forever\"\n")).expect_err("bad").to_string();
+        assert!(err.contains("db.prod.session_limit") && err.contains("none"), "{err}");
+    }
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("0s"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("m"), None);
+        assert_eq!(parse_duration("-1m"), None);
     }
 
     #[test]

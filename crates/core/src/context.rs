@@ -33,6 +33,9 @@ pub struct Context {
     /// Now, for expiry, history and status.
     pub clock: SharedClock,
     pub keyring: KeyringChoice,
+    /// The person's `.pgpass` (`$PGPASSFILE`, else `~/.pgpass`), where local passwords are
+    /// written; without one, a database with `local_password = true` cannot start.
+    pub pgpass: Option<PathBuf>,
     /// Hands the IdP's sign-in page to a browser (`flow = "browser"`): the CLI a system opener
     /// or `$BROWSER`, the app its opener plugin, tests a WebDriver session. Without one, a
     /// browser sign-in fails with a message that says so.
@@ -46,6 +49,7 @@ impl std::fmt::Debug for Context {
             .field("runtime_dir", &self.runtime_dir)
             .field("clock", &self.clock)
             .field("keyring", &self.keyring)
+            .field("pgpass", &self.pgpass)
             .field("browser", &self.browser.is_some())
             .finish()
     }
@@ -60,6 +64,7 @@ impl Context {
             runtime_dir: runtime_dir.into(),
             clock: SystemClock::shared(),
             keyring: KeyringChoice::Os,
+            pgpass: None,
             browser: None,
         }
     }
@@ -78,6 +83,11 @@ impl Context {
     /// The same context with a way to open the browser for browser sign-ins.
     pub fn with_browser(self, opener: Arc<dyn BrowserOpener>) -> Context {
         Context { browser: Some(opener), ..self }
+    }
+
+    /// The same context with local passwords written to `pgpass`.
+    pub fn with_pgpass(self, pgpass: impl Into<PathBuf>) -> Context {
+        Context { pgpass: Some(pgpass.into()), ..self }
     }
 
     /// The same context with tokens kept in memory only.

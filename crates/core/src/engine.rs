@@ -126,6 +126,40 @@ impl Engine {
         }
     }
 
+    /// The folder of `db`'s Unix-domain socket (the runtime folder, private to the person), or
+    /// `None` when the database has `unix_socket = false` or the system has no such sockets.
+    pub fn socket_dir(&self, db: &DbConfig) -> Option<std::path::PathBuf> {
+        (cfg!(unix) && db.unix_socket).then(|| self.context.runtime_dir.clone())
+    }
+
+    /// The local password of `db` (`local_password = true`) for a forwarder on `port`: made and
+    /// written to the context's `.pgpass` the first time, only its verifier kept.
+    pub async fn local_password(
+        &self,
+        db: &DbConfig,
+        port: u16,
+        socket_dir: Option<std::path::PathBuf>,
+    ) -> Result<crate::local_password::LocalPassword, CoreError> {
+        let pgpass = self.context.pgpass.clone().ok_or_else(|| CoreError::LocalFile {
+            action: "find",
+            path: std::path::PathBuf::from(".pgpass"),
+            source: std::io::Error::other(format!(
+                "{} has local_password = true, and no home folder or PGPASSFILE is known to write it to",
+                db.name
+            )),
+        })?;
+        let passwords = crate::local_password::LocalPasswords::new(&self.context.data_dir, pgpass);
+        let db = db.clone();
+        // A file lock and file writes: the blocking pool's.
+        tokio::task::spawn_blocking(move || passwords.for_db(&db, port, socket_dir.as_deref()))
+            .await
+            .map_err(|e| CoreError::LocalFile {
+                action: "write",
+                path: std::path::PathBuf::from(".pgpass"),
+                source: std::io::Error::other(e.to_string()),
+            })?
+    }
+
     pub(crate) fn emit(&self, event: CoreEvent) {
         // No subscriber is fine: nobody is watching.
         let _ = self.events.send(event);

@@ -44,6 +44,9 @@ pub enum CoreError {
         #[source]
         source: std::io::Error,
     },
+    /// Only a tap would give a session, and the caller asked for none ([`crate::SignInPolicy::NoTap`]).
+    #[error("signing in to {idp} needs a tap")]
+    TapNeeded { idp: String },
     /// A client asked for a role the database's configuration does not allow.
     #[error("role `{role}` is not allowed for {database} (allowed: {})", allowed.join(", "))]
     RoleNotAllowed { database: String, role: String, allowed: Vec<String> },

@@ -13,14 +13,13 @@ use std::time::{Duration, SystemTime};
 
 use tapgate_clock::unix_millis;
 use tapgate_forward::{
-    BoxFuture, ClientInfo, ConnectionEnd, ConnectionObserver, ConnectionStart, Outcome, TokenError,
+    BoxFuture, ClientInfo, ConnectionEnd, ConnectionObserver, ConnectionStart, Outcome, Shutdown, TokenError,
     TokenSource, UpstreamToken,
 };
 use tapgate_idp::Prompt;
 use tapgate_store::{ConnectionOutcome, ConnectionRecord, HistoryWriter};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use crate::forwarding::{BoundForwarder, PortChoice, bind_one};
 use crate::status::{ForwarderStatus, StatusFile};
@@ -37,6 +36,8 @@ pub struct ForwarderSet {
     tokens: Arc<EngineTokens>,
     recorder: Arc<Recorder>,
     running: Mutex<HashMap<String, Running>>,
+    /// Local passwords made when their forwarder started, until the shell takes them to show.
+    fresh_passwords: Mutex<HashMap<String, (secrecy::SecretString, std::path::PathBuf)>>,
     failures: mpsc::UnboundedSender<CoreError>,
     failed: tokio::sync::Mutex<mpsc::UnboundedReceiver<CoreError>>,
 }
@@ -44,7 +45,8 @@ pub struct ForwarderSet {
 /// A serving forwarder.
 struct Running {
     port: u16,
-    stop: CancellationToken,
+    idp: String,
+    stop: Shutdown,
     task: JoinHandle<()>,
 }
 
@@ -77,6 +79,7 @@ impl ForwarderSet {
             tokens,
             recorder,
             running: Mutex::default(),
+            fresh_passwords: Mutex::default(),
             failures,
             failed: tokio::sync::Mutex::new(failed),
         }
@@ -92,9 +95,31 @@ impl ForwarderSet {
         Ok(self.run(bound))
     }
 
+    /// After [`CoreError::PortHeldByOtherUser`] on a remembered port: remembers a new port for
+    /// `database` and starts it there. A `local_port` from the configuration is never changed
+    /// (the person chose it); then the error stands.
+    pub async fn start_on_new_port(&self, database: &str, held: u16) -> Result<u16, CoreError> {
+        let db = self.engine.db(database)?.clone();
+        if db.local_port.is_some() {
+            return Err(CoreError::PortHeldByOtherUser {
+                database: database.to_string(),
+                port: held,
+                uid: tapgate_forward::loopback_listener_uid(held).unwrap_or(u32::MAX),
+            });
+        }
+        let book = self.engine.ports.clone();
+        tokio::task::spawn_blocking(move || book.choose_again(&db, held)).await.map_err(|e| {
+            CoreError::NoFreePort(std::io::Error::other(format!("the port choice stopped: {e}")))
+        })??;
+        self.start(database).await
+    }
+
     /// Serves an already bound forwarder; returns its port.
     pub fn run(&self, bound: BoundForwarder) -> u16 {
-        let BoundForwarder { db, forwarder } = bound;
+        let BoundForwarder { db, forwarder, new_local_password } = bound;
+        if let Some(fresh) = new_local_password {
+            self.fresh_passwords.lock().unwrap_or_else(|p| p.into_inner()).insert(db.name.clone(), fresh);
+        }
         let port = forwarder.local_port();
         self.recorder.status.add_forwarder(ForwarderStatus {
             database: db.name.clone(),
@@ -102,7 +127,7 @@ impl ForwarderSet {
             local_port: port,
             open_connections: self.open_connections(&db.name),
         });
-        let stop = CancellationToken::new();
+        let stop = Shutdown::new();
         let tokens: Arc<dyn TokenSource> = self.tokens.clone();
         let observer: Arc<dyn ConnectionObserver> = self.recorder.clone();
         let (failures, status, name) = (self.failures.clone(), self.recorder.status.clone(), db.name.clone());
@@ -115,7 +140,8 @@ impl ForwarderSet {
                 }
             }
         });
-        self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(db.name, Running { port, stop, task });
+        let running = Running { port, idp: db.idp.clone(), stop, task };
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(db.name, running);
         port
     }
 
@@ -125,10 +151,33 @@ impl ForwarderSet {
         let Some(running) = self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(database) else {
             return false;
         };
-        running.stop.cancel();
+        running.stop.drain();
         let _ = running.task.await;
         self.recorder.status.remove_forwarder(database);
         true
+    }
+
+    /// Stops the forwarders of `idp`'s databases and closes their open sessions at once, each
+    /// client told `reason` (a sign-out: the person's access has ended). Returns the databases
+    /// that were serving.
+    pub async fn close_idp(&self, idp: &str, reason: &str) -> Vec<String> {
+        let closing: Vec<(String, Running)> = {
+            let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+            let names: Vec<String> =
+                running.iter().filter(|(_, r)| r.idp == idp).map(|(n, _)| n.clone()).collect();
+            names.into_iter().filter_map(|name| running.remove(&name).map(|r| (name, r))).collect()
+        };
+        for (_, running) in &closing {
+            running.stop.close_now(reason);
+        }
+        let mut closed = Vec::new();
+        for (name, running) in closing {
+            let _ = running.task.await;
+            self.recorder.status.remove_forwarder(&name);
+            closed.push(name);
+        }
+        closed.sort();
+        closed
     }
 
     /// Stops every forwarder (draining them concurrently) and flushes the history.
@@ -136,7 +185,7 @@ impl ForwarderSet {
         let all: Vec<(String, Running)> =
             self.running.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
         for (_, running) in &all {
-            running.stop.cancel();
+            running.stop.drain();
         }
         for (name, running) in all {
             let _ = running.task.await;
@@ -145,6 +194,15 @@ impl ForwarderSet {
         if let Some(history) = &self.recorder.history {
             history.flush(Duration::from_secs(2));
         }
+    }
+
+    /// The local password made when `database`'s forwarder started (`local_password = true`,
+    /// first start), and the `.pgpass` it went to: handed out once, to be shown once.
+    pub fn take_new_local_password(
+        &self,
+        database: &str,
+    ) -> Option<(secrecy::SecretString, std::path::PathBuf)> {
+        self.fresh_passwords.lock().unwrap_or_else(|p| p.into_inner()).remove(database)
     }
 
     /// The port `database` listens on, while it serves.
@@ -197,6 +255,7 @@ impl TokenSource for EngineTokens {
                 Ok(session) => Ok(UpstreamToken {
                     access_token: session.access_token.clone(),
                     identity: session.identity().to_string(),
+                    expires_at: Some(local_expiry(&session)),
                 }),
                 Err(CoreError::Idp(e)) if e.is_unreachable() => {
                     Err(TokenError::new(format!("Tapgate: IdP unreachable: {e}")))
@@ -208,6 +267,22 @@ impl TokenSource for EngineTokens {
             }
         })
     }
+
+    fn expiry_without_tap(&self, database: &str) -> BoxFuture<'static, Option<SystemTime>> {
+        let engine = self.engine.clone();
+        // Never shown: a NoTap sign-in does not prompt.
+        let prompt = (self.prompt_for)(database, &ClientInfo::default());
+        let idp = self.idp_of.get(database).cloned();
+        Box::pin(async move {
+            let session = engine.session(Some(&idp?), prompt, SignInPolicy::NoTap).await.ok()?;
+            Some(local_expiry(&session))
+        })
+    }
+}
+
+/// When a session's token expires on this machine's clock.
+fn local_expiry(session: &crate::Session) -> SystemTime {
+    tapgate_clock::from_unix_seconds(session.local_expiry_ms().div_euclid(1000))
 }
 
 /// History rows, status counts and events for each connection.

@@ -3,6 +3,7 @@
 //! The desktop app starts and stops them one at a time with [`crate::ForwarderSet`], which
 //! [`serve`] is built on, so both behave the same.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tapgate_config::{DbAuth, DbConfig, SslMode, SslNegotiation};
@@ -26,11 +27,20 @@ pub enum PortChoice {
 pub struct BoundForwarder {
     pub db: DbConfig,
     pub forwarder: Forwarder,
+    /// The database's local password when it was made just now (`local_password = true`), to
+    /// be shown once, and the `.pgpass` it was written to (empty for a one-command forwarder,
+    /// whose password is only ever handed to that command).
+    pub new_local_password: Option<(secrecy::SecretString, PathBuf)>,
 }
 
 impl BoundForwarder {
     pub fn port(&self) -> u16 {
         self.forwarder.local_port()
+    }
+
+    /// The folder of its Unix-domain socket (`host=` for libpq), when it has one.
+    pub fn socket_dir(&self) -> Option<&std::path::Path> {
+        self.forwarder.socket_path().and_then(std::path::Path::parent)
     }
 }
 
@@ -65,6 +75,24 @@ pub(crate) async fn bind_one(
     };
     let mut config = forwarder_config(&db, port);
     config.clock = engine.clock().clone();
+    config.socket_dir = engine.socket_dir(&db);
+    let mut new_local_password = None;
+    if db.local_password {
+        match ports {
+            PortChoice::Stable => {
+                let local = engine.local_password(&db, port, config.socket_dir.clone()).await?;
+                config.local_password = Some(local.verifier);
+                new_local_password = local.new_password.map(|p| (p, local.pgpass));
+            }
+            // A forwarder for one command gets a password for that command alone, handed to
+            // it as PGPASSWORD (`tapgate exec`): nothing is written.
+            PortChoice::Ephemeral => {
+                let (password, verifier) = crate::local_password::one_time_secret();
+                config.local_password = tapgate_pgwire::ScramVerifier::parse(&verifier);
+                new_local_password = Some((password, PathBuf::new()));
+            }
+        }
+    }
     let forwarder = Forwarder::bind(config).await.map_err(|source| {
         let held_by = (port != 0).then(|| tapgate_forward::loopback_listener_uid(port)).flatten();
         match held_by {
@@ -74,7 +102,7 @@ pub(crate) async fn bind_one(
             _ => CoreError::Bind { database: name.to_string(), port, source },
         }
     })?;
-    Ok(BoundForwarder { db, forwarder })
+    Ok(BoundForwarder { db, forwarder, new_local_password })
 }
 
 /// Serves `forwarders` until `shutdown` fires, then drains them. Tokens come from `engine`
@@ -109,6 +137,10 @@ pub fn forwarder_config(db: &DbConfig, port: u16) -> ForwarderConfig {
     config.roles = db.allowed_roles();
     config.ca_file = db.ca_file.clone();
     config.max_connections = db.max_connections;
+    config.session_limit = match db.session_limit {
+        tapgate_config::SessionLimit::Token { grace } => tapgate_forward::SessionLimit::Token { grace },
+        tapgate_config::SessionLimit::None => tapgate_forward::SessionLimit::None,
+    };
     config.local_access = match db.local_access {
         tapgate_config::LocalAccess::SameUser => tapgate_forward::LocalAccess::SameUser,
         tapgate_config::LocalAccess::Any => tapgate_forward::LocalAccess::Any,

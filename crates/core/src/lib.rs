@@ -15,6 +15,8 @@
 //! - [`forwarder_set`]: [`ForwarderSet`], a process's forwarders started and stopped one at a
 //!   time, wired to the engine, the history and the status file.
 //! - [`ports`]: stable loopback ports, chosen once per database and remembered.
+//! - [`local_password`]: per-database local passwords (`local_password = true`): the verifier
+//!   kept, the password in `~/.pgpass`.
 //! - `atomic_file`: whole-file replacement and the cross-process lock of `ports.json`.
 //! - [`browser_command`]: how a browser sign-in opens its page: `$BROWSER` ([`CommandOpener`])
 //!   or the default browser.
@@ -34,7 +36,8 @@ pub mod error;
 pub mod events;
 pub mod forwarder_set;
 pub mod forwarding;
-pub mod local_state;
+pub mod local_password;
+mod local_state;
 pub mod ports;
 pub mod session;
 pub mod sign_in;

@@ -48,6 +48,19 @@ impl PortBook {
         Ok(port)
     }
 
+    /// A new remembered port for `db` in place of `abandoned` (held by someone else): the
+    /// choice is kept for next time as the old one was.
+    pub fn choose_again(&self, db: &DbConfig, abandoned: u16) -> Result<u16, CoreError> {
+        let _lock = FileLock::acquire(&self.path)?;
+        let mut book = self.read();
+        let mut taken: Vec<u16> = book.values().copied().collect();
+        taken.push(abandoned);
+        let port = free_port(&taken)?;
+        book.insert(db.name.clone(), port);
+        write_atomic(&self.path, &serde_json::to_vec_pretty(&book).unwrap_or_default())?;
+        Ok(port)
+    }
+
     fn read(&self) -> BTreeMap<String, u16> {
         std::fs::read(&self.path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
     }

@@ -26,6 +26,9 @@ pub enum SignInPolicy {
     /// A new sign-in with the device flow (RFC 8628), whatever the IdP's `flow` says
     /// (`tapgate login --device`): no cached token, no refresh.
     ForceDevice,
+    /// A valid cached token, else a refresh; never a tap ([`CoreError::TapNeeded`]): how an open
+    /// session learns whether the person's access goes on past its token.
+    NoTap,
 }
 
 impl Engine {
@@ -37,7 +40,7 @@ impl Engine {
         policy: SignInPolicy,
     ) -> Result<Session, CoreError> {
         let config = self.idp(idp)?.clone();
-        if policy == SignInPolicy::Reuse
+        if matches!(policy, SignInPolicy::Reuse | SignInPolicy::NoTap)
             && let Some(session) = self.current_session(&config.name)
         {
             return Ok(session);
@@ -55,6 +58,8 @@ impl Engine {
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(config.name.clone(), session.clone());
             }
+            // Asked not to tap, and a tap was needed: nothing failed.
+            Err(CoreError::TapNeeded { .. }) => {}
             Err(e) => self.emit(CoreEvent::SignInFailed { idp: config.name.clone(), error: e.to_string() }),
         }
         self.record_sign_in(&config.name, &result);
@@ -110,6 +115,7 @@ impl Engine {
     fn record_sign_in(&self, idp: &str, result: &Result<Session, CoreError>) {
         let (identity, method, outcome, error) = match result {
             Ok(s) if s.origin == SessionOrigin::Cache => return,
+            Err(CoreError::TapNeeded { .. }) => return,
             Ok(s) => {
                 let method = if s.origin == SessionOrigin::Refreshed {
                     SignInMethod::Refresh
@@ -138,7 +144,7 @@ impl Engine {
         prompt: Arc<dyn Prompt>,
         policy: SignInPolicy,
     ) -> Result<Session, CoreError> {
-        if policy == SignInPolicy::Reuse {
+        if matches!(policy, SignInPolicy::Reuse | SignInPolicy::NoTap) {
             // Another caller may have signed in while this one waited for the lock.
             if let Some(session) = self.current_session(&config.name) {
                 return Ok(session);
@@ -164,6 +170,9 @@ impl Engine {
                 // The IdP is down or misbehaving: a tap would fail the same way.
                 Err(other) => return Err(other.into()),
             }
+        }
+        if policy == SignInPolicy::NoTap {
+            return Err(CoreError::TapNeeded { idp: config.name.clone() });
         }
 
         let tokens = self.client(config)?.sign_in_as_configured(prompt).await?;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tapgate_core::dsn::{DsnFormat, connection_string};
+use tapgate_core::dsn::{DsnFormat, Endpoint, connection_string};
 use tapgate_core::forwarding::{self, PortChoice};
 use tapgate_core::{CoreEvent, SessionOrigin, SignInPolicy, next_event};
 use tokio_util::sync::CancellationToken;
@@ -49,8 +49,23 @@ pub async fn run(config: Option<PathBuf>, args: ConnectArgs) -> anyhow::Result<E
             );
         }
         println!("{} ready on 127.0.0.1:{}", f.db.name, f.port());
-        println!("  {}", connection_string(DsnFormat::Uri, f.port(), &f.db.dbname, &f.db.role));
-        println!("  {}", connection_string(DsnFormat::Psql, f.port(), &f.db.dbname, &f.db.role));
+        let at = Endpoint { port: f.port(), socket_dir: f.socket_dir() };
+        if let Some(folder) = f.socket_dir() {
+            println!("  and on the socket {}", tapgate_core::dsn::socket_path(folder, f.port()).display());
+        }
+        println!("  {}", connection_string(DsnFormat::Uri, at, &f.db.dbname, &f.db.role));
+        println!("  {}", connection_string(DsnFormat::Psql, at, &f.db.dbname, &f.db.role));
+        if let Some((_, pgpass)) = &f.new_local_password {
+            println!(
+                "  a local password for {} is in {} (clients read it there)",
+                f.db.name,
+                pgpass.display()
+            );
+        }
+        if f.socket_dir().is_some() {
+            let tcp = connection_string(DsnFormat::Uri, Endpoint::tcp(f.port()), &f.db.dbname, &f.db.role);
+            println!("  {tcp}  (TCP, for clients without Unix-domain sockets)");
+        }
     }
     println!("{READY_LINE}");
 

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use tapgate_config::Config;
-use tapgate_core::dsn::{DsnFormat, connection_string};
+use tapgate_core::dsn::{DsnFormat, Endpoint, connection_string};
 use tapgate_core::forwarding::{self, PortChoice};
 use tapgate_core::{Context, Engine, SignInPolicy};
 use tapgate_demo::{DEMO_NAME, DemoBinaries, DemoDir, DemoEnvironment};
@@ -94,10 +94,11 @@ async fn serve(
     }
     eprintln!("Demo ready in {:.1} s.", began.elapsed().as_secs_f64());
     for f in &forwarders {
-        let uri = connection_string(DsnFormat::Uri, f.port(), &f.db.dbname, &f.db.role);
+        let at = Endpoint { port: f.port(), socket_dir: f.socket_dir() };
+        let uri = connection_string(DsnFormat::Uri, at, &f.db.dbname, &f.db.role);
         println!("{} ready on 127.0.0.1:{}", f.db.name, f.port());
         println!("  {uri}");
-        println!("  {}", connection_string(DsnFormat::Psql, f.port(), &f.db.dbname, &f.db.role));
+        println!("  {}", connection_string(DsnFormat::Psql, at, &f.db.dbname, &f.db.role));
         println!();
         println!("Try:");
         println!("  {}", tapgate_demo::psql_hint(&uri));

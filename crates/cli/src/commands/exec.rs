@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
 use tapgate_core::SignInPolicy;
 use tapgate_core::forwarding::{self, PortChoice};
 use tokio_util::sync::CancellationToken;
@@ -22,6 +23,13 @@ pub async fn run(config: Option<PathBuf>, args: ExecArgs) -> anyhow::Result<Exit
     let Some(bound) = forwarders.first() else { anyhow::bail!("no forwarder for {}", args.db) };
     let (port, db) = (bound.port(), bound.db.clone());
     let role = engine.role_for(&db.name, args.role.as_deref())?;
+    // A one-command forwarder's local password goes to that command only.
+    let local_password = bound.new_local_password.as_ref().map(|(password, _)| password.clone());
+    // The socket where there is one: only this person's programs can reach it.
+    let pghost = match bound.socket_dir() {
+        Some(folder) if !args.tcp => folder.to_string_lossy().into_owned(),
+        _ => "127.0.0.1".to_owned(),
+    };
 
     // Sign in before the command starts, so a tap prompt never interleaves with its output.
     let prompt = Arc::new(TerminalPrompt::default());
@@ -36,12 +44,13 @@ pub async fn run(config: Option<PathBuf>, args: ExecArgs) -> anyhow::Result<Exit
     let (program, rest) = args.command.split_first().ok_or_else(|| anyhow::anyhow!("no command given"))?;
     let mut child = tokio::process::Command::new(program)
         .args(rest)
-        .env("PGHOST", "127.0.0.1")
+        .env("PGHOST", &pghost)
         .env("PGPORT", port.to_string())
         .env("PGUSER", &role)
         .env("PGDATABASE", &db.dbname)
         .env("PGSSLMODE", "disable")
         .env_remove("PGPASSWORD")
+        .envs(local_password.iter().map(|p| ("PGPASSWORD", p.expose_secret())))
         .spawn()
         .map_err(|e| anyhow::anyhow!("cannot run `{program}`: {e}"))?;
 

@@ -19,8 +19,11 @@ use tapgate_core::{Context, Engine};
 /// Where this person's Tapgate files go: the data folder (`TAPGATE_DATA_DIR` or the XDG one)
 /// and the runtime folder. The engine is told, never looks itself.
 pub fn context() -> anyhow::Result<Context> {
-    let context = Context::new(tapgate_config::data_dir()?, tapgate_config::runtime_dir()?)
+    let mut context = Context::new(tapgate_config::data_dir()?, tapgate_config::runtime_dir()?)
         .with_browser(crate::browser::opener());
+    if let Some(pgpass) = tapgate_config::pgpass_path() {
+        context = context.with_pgpass(pgpass);
+    }
     Ok(with_test_clock(context))
 }
 
