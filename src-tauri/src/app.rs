@@ -70,8 +70,11 @@ fn setup(app: &AppHandle, launched: Instant) -> anyhow::Result<()> {
     let opener = tapgate_core::browser_command::browser_opener(std::env::var("BROWSER").ok().as_deref());
     let prompts =
         Arc::new(PromptBroker::new(Arc::new(WindowSurface(app.clone()))).with_opener(opener.clone()));
-    let person = tapgate_core::Context::new(tapgate_config::data_dir()?, tapgate_config::runtime_dir()?)
+    let mut person = tapgate_core::Context::new(tapgate_config::data_dir()?, tapgate_config::runtime_dir()?)
         .with_browser(opener);
+    if let Some(pgpass) = tapgate_config::pgpass_path() {
+        person = person.with_pgpass(pgpass);
+    }
     #[cfg(feature = "test-clock")]
     let person = crate::test_clock::apply(person);
     let shell = Arc::new(Shell::new(app.clone(), config_path, person, prompts, notifier));

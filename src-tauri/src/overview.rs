@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use tapgate_core::dsn::{DsnFormat, connection_string};
+use tapgate_core::dsn::{DsnFormat, Endpoint, connection_string};
 use tapgate_desktop_model::overview::{ForwarderFacts, OverviewFacts, build};
 use tapgate_desktop_model::{AppMode, ConnectionStrings, DsnFormatView, Overview};
 
@@ -46,11 +46,16 @@ impl Shell {
             terminal_available: self.terminal_available,
             now_ms: now_ms(),
         };
-        build(&facts, |db, port| ConnectionStrings {
-            uri: connection_string(DsnFormat::Uri, port, &db.dbname, &db.role),
-            keyword: connection_string(DsnFormat::Keyword, port, &db.dbname, &db.role),
-            jdbc: connection_string(DsnFormat::Jdbc, port, &db.dbname, &db.role),
-            psql: connection_string(DsnFormat::Psql, port, &db.dbname, &db.role),
+        build(&facts, |db, port| {
+            let socket_dir = active.as_ref().and_then(|a| a.engine.socket_dir(db));
+            let at = Endpoint { port, socket_dir: socket_dir.as_deref() };
+            ConnectionStrings {
+                uri: connection_string(DsnFormat::Uri, at, &db.dbname, &db.role),
+                keyword: connection_string(DsnFormat::Keyword, at, &db.dbname, &db.role),
+                jdbc: connection_string(DsnFormat::Jdbc, at, &db.dbname, &db.role),
+                psql: connection_string(DsnFormat::Psql, at, &db.dbname, &db.role),
+                tcp: connection_string(DsnFormat::Uri, Endpoint::tcp(port), &db.dbname, &db.role),
+            }
         })
     }
 }
@@ -69,5 +74,7 @@ pub fn dsn_format(format: DsnFormatView) -> DsnFormat {
         DsnFormatView::Keyword => DsnFormat::Keyword,
         DsnFormatView::Jdbc => DsnFormat::Jdbc,
         DsnFormatView::Psql => DsnFormat::Psql,
+        // The TCP form is the URI without the socket: see `Shell::connection_string`.
+        DsnFormatView::Tcp => DsnFormat::Uri,
     }
 }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tapgate_config::{Config, ConfigError};
-use tapgate_core::dsn::connection_string;
+use tapgate_core::dsn::{Endpoint, connection_string};
 use tapgate_core::{Context, CoreError, SignInPolicy};
 use tapgate_desktop_model::overview::SessionFacts;
 use tapgate_desktop_model::{
@@ -233,7 +233,36 @@ impl Shell {
             self.publish().await;
             return Err(e);
         }
-        match active.forwarders.start(database).await {
+        let started = match active.forwarders.start(database).await {
+            // A remembered port taken by another user's program: a saved client would talk to
+            // them. Move to a new port and say so, rather than refuse to connect.
+            Err(CoreError::PortHeldByOtherUser { port: held, uid, .. }) => {
+                let moved = active.forwarders.start_on_new_port(database, held).await;
+                if let Ok(port) = &moved {
+                    self.notice(
+                        NoticeLevel::Error,
+                        format!(
+                            "127.0.0.1:{held} is held by another user (uid {uid}), so {database} now listens on \
+                             127.0.0.1:{port}. Update the port in clients saved with {held}: the other user's \
+                             program would get their connections."
+                        ),
+                    );
+                }
+                moved
+            }
+            other => other,
+        };
+        if let Some((password, pgpass)) = active.forwarders.take_new_local_password(database) {
+            self.notice(
+                NoticeLevel::Info,
+                format!(
+                    "The local password for {database} is {} (shown this once; it is saved in {} for your clients).",
+                    secrecy::ExposeSecret::expose_secret(&password),
+                    pgpass.display()
+                ),
+            );
+        }
+        match started {
             Ok(port) => {
                 self.status().db_errors.remove(database);
                 self.notifier.send(format!("{database} ready on 127.0.0.1:{port}"), None);
@@ -304,11 +333,24 @@ impl Shell {
         result.map(|_| ()).map_err(core_error)
     }
 
-    /// Forgets the IdP's tokens.
+    /// Forgets the IdP's tokens, stops the forwarders of its databases and closes their open
+    /// sessions: access ends with the sign-in.
     pub async fn sign_out(&self, idp: &str) -> Result<(), CommandError> {
         let active = self.active().await?;
+        let reason = format!("closed this session: you signed out of {idp}");
+        let stopped = active.forwarders.close_idp(idp, &reason).await;
         active.engine.sign_out(Some(idp)).await.map_err(core_error)?;
         self.status().idp_errors.remove(idp);
+        if !stopped.is_empty() {
+            let plural = if stopped.len() == 1 { "" } else { "s" };
+            self.notice(
+                NoticeLevel::Info,
+                format!(
+                    "Signed out of {idp}: stopped the forwarder{plural} of {} and closed their connections.",
+                    stopped.join(", ")
+                ),
+            );
+        }
         self.publish_full().await;
         Ok(())
     }
@@ -325,7 +367,12 @@ impl Shell {
             Some(port) => port,
             None => active.forwarders.stable_port(database).map_err(core_error)?,
         };
-        Ok(connection_string(dsn_format(format), port, &db.dbname, &db.role))
+        let socket_dir = match format {
+            DsnFormatView::Tcp => None,
+            _ => active.engine.socket_dir(db),
+        };
+        let at = Endpoint { port, socket_dir: socket_dir.as_deref() };
+        Ok(connection_string(dsn_format(format), at, &db.dbname, &db.role))
     }
 
     /// Puts the connection string of `database` in `format` on the clipboard and returns it.

@@ -38,10 +38,13 @@ impl std::fmt::Display for CommandError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum DsnFormatView {
+    /// The URI, naming the Unix-domain socket where there is one.
     Uri,
     Keyword,
     Jdbc,
     Psql,
+    /// The URI on 127.0.0.1, for GUI clients that speak only TCP.
+    Tcp,
 }
 
 /// The settings view: the config file's IdPs and databases as forms.

@@ -175,6 +175,7 @@ mod tests {
                 keyword: String::new(),
                 jdbc: String::new(),
                 psql: String::new(),
+                tcp: String::new(),
             })
         }
     }

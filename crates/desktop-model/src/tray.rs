@@ -59,6 +59,7 @@ impl TrayAction {
             "copy-keyword" => TrayAction::Copy(name, DsnFormatView::Keyword),
             "copy-jdbc" => TrayAction::Copy(name, DsnFormatView::Jdbc),
             "copy-psql" => TrayAction::Copy(name, DsnFormatView::Psql),
+            "copy-tcp" => TrayAction::Copy(name, DsnFormatView::Tcp),
             _ => return None,
         })
     }
@@ -70,6 +71,7 @@ fn format_name(format: DsnFormatView) -> &'static str {
         DsnFormatView::Keyword => "keyword",
         DsnFormatView::Jdbc => "jdbc",
         DsnFormatView::Psql => "psql",
+        DsnFormatView::Tcp => "tcp",
     }
 }
 
@@ -201,6 +203,11 @@ fn database_entry(overview: &Overview, db: &DatabaseView, now_ms: i64) -> TrayIt
                     "psql command",
                     copy_enabled,
                 ),
+                TrayItem::action(
+                    TrayAction::Copy(name.clone(), DsnFormatView::Tcp),
+                    "TCP URI (GUI clients)",
+                    copy_enabled,
+                ),
             ],
         },
         TrayItem::action(
@@ -317,6 +324,7 @@ mod tests {
                     keyword: "k".into(),
                     jdbc: "j".into(),
                     psql: "p".into(),
+                    tcp: "t".into(),
                 }),
             }],
             autostart: false,

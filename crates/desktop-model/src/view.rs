@@ -108,14 +108,17 @@ pub struct DatabaseView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionStrings {
-    /// `postgresql://role@127.0.0.1:54321/app?sslmode=disable`
+    /// `postgresql://role@/app?host=/run/user/1000/tapgate&port=54321` (the socket where there is
+    /// one, else `postgresql://role@127.0.0.1:54321/app?sslmode=disable`)
     pub uri: String,
-    /// `host=127.0.0.1 port=54321 dbname=app user=role sslmode=disable`
+    /// `host=/run/user/1000/tapgate port=54321 dbname=app user=role` (the socket first, as `uri`)
     pub keyword: String,
     /// `jdbc:postgresql://127.0.0.1:54321/app?user=role&sslmode=disable`
     pub jdbc: String,
     /// `psql "host=…"`
     pub psql: String,
+    /// The TCP URI, for clients that cannot use the Unix-domain socket the others name.
+    pub tcp: String,
 }
 
 impl Overview {

@@ -39,7 +39,8 @@ export function database(over: Partial<DatabaseView> = {}): DatabaseView {
       uri: `postgresql://app_ro@127.0.0.1:54321/app?sslmode=disable`,
       keyword: 'host=127.0.0.1 port=54321 dbname=app user=app_ro sslmode=disable',
       jdbc: 'jdbc:postgresql://127.0.0.1:54321/app?user=app_ro&sslmode=disable',
-      psql: 'psql "host=127.0.0.1 port=54321 dbname=app user=app_ro sslmode=disable"',
+      psql: 'psql "host=/run/user/1000/tapgate port=54321 dbname=app user=app_ro"',
+      tcp: 'postgresql://app_ro@127.0.0.1:54321/app?sslmode=disable',
     },
     ...over,
   };

@@ -5,11 +5,12 @@
  */
 export type ConnectionStrings = { 
 /**
- * `postgresql://role@127.0.0.1:54321/app?sslmode=disable`
+ * `postgresql://role@/app?host=/run/user/1000/tapgate&port=54321` (the socket where there is
+ * one, else `postgresql://role@127.0.0.1:54321/app?sslmode=disable`)
  */
 uri: string, 
 /**
- * `host=127.0.0.1 port=54321 dbname=app user=role sslmode=disable`
+ * `host=/run/user/1000/tapgate port=54321 dbname=app user=role` (the socket first, as `uri`)
  */
 keyword: string, 
 /**
@@ -19,4 +20,8 @@ jdbc: string,
 /**
  * `psql "host=…"`
  */
-psql: string, };
+psql: string, 
+/**
+ * The TCP URI, for clients that cannot use the Unix-domain socket the others name.
+ */
+tcp: string, };

@@ -3,4 +3,4 @@
 /**
  * Connection string formats (the tray's Copy submenu and the card's copy buttons).
  */
-export type DsnFormatView = "uri" | "keyword" | "jdbc" | "psql";
+export type DsnFormatView = "uri" | "keyword" | "jdbc" | "psql" | "tcp";

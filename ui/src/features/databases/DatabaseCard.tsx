@@ -14,6 +14,7 @@ const FORMATS: { format: DsnFormatView; label: string }[] = [
   { format: 'keyword', label: 'Key/value' },
   { format: 'jdbc', label: 'JDBC' },
   { format: 'psql', label: 'psql' },
+  { format: 'tcp', label: 'TCP' },
 ];
 
 const COPIED_FOR_MS = 1800;
