@@ -310,6 +310,12 @@ impl Person {
         std::fs::write(&self.config, text).unwrap();
     }
 
+    /// Tapgate's runtime folder for this person (status files, locks, the forwarders' sockets):
+    /// `run` in the data folder, as with `TAPGATE_DATA_DIR`.
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.home.path().join("data").join("run")
+    }
+
     /// Runs every later command on `clock` (the test build of `tapgate` reads its file).
     pub fn use_clock(&mut self, clock: &TestClock) {
         self.set_env("TAPGATE_TEST_CLOCK_FILE", &clock.file().display().to_string());

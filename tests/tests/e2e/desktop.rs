@@ -121,9 +121,10 @@ fn a_person_connects_through_the_desktop_app_and_sees_it_in_the_window_tray_and_
     let (tray, tray_connected) = step("6. the tray menu over D-Bus", || walk.tray_while_connected(&app));
     step("6a. a click on the tray icon opens the menu", || walk.tray_menu_on_screen(&app));
     step("6b. tapgate status sees the app's forwarder", || walk.status_lists_the_forwarder(port));
-    step("7. signed out, a client's connection brings the prompt back", || {
-        walk.sign_out_then_connect(&app, port)
+    step("7. signing out stops prod's forwarder and closes its session", || {
+        walk.sign_out_closes_the_forwarder(&app, port)
     });
+    step("7b. connect again: a tap, and prod is back on the same port", || walk.connect_again(&app, port));
     step("8. the notifications the person got", || walk.notifications(&app, port));
     step("9. settings, start at login", || walk.start_at_login(&app, &tray));
     step("9b. a second launch brings the running app forward", || walk.second_launch(&app));
@@ -228,11 +229,14 @@ impl<'a> Walk<'a> {
         app.screenshot("history.png");
     }
 
-    /// Copy the connection string; it is on the X clipboard.
+    /// Copy the connection string; it is on the X clipboard, naming prod's Unix-domain socket.
     fn copy_connection_string(&self, app: &DesktopSession, port: u16) {
         app.click("nav-databases", SHORT);
         app.click("copy-uri-prod", SHORT);
-        let uri = format!("postgresql://app_rw@127.0.0.1:{port}/postgres?sslmode=disable");
+        let uri = format!(
+            "postgresql://app_rw@/postgres?host={}&port={port}",
+            self.site.person.runtime_dir().display()
+        );
         wait_until(
             "the connection string on the clipboard",
             SHORT,
@@ -273,33 +277,69 @@ impl<'a> Walk<'a> {
         assert!(seen, "tapgate status does not list the app's forwarder on {port}: {}", status.stdout);
     }
 
-    /// Signed out, the forwarder still listens; a client's connection brings the prompt back.
-    fn sign_out_then_connect(&self, app: &DesktopSession, port: u16) {
+    /// Signing out ends access: the app stops prod's forwarder, closes the session open through
+    /// it (psql hears why), says so, and the port refuses connections.
+    fn sign_out_closes_the_forwarder(&self, app: &DesktopSession, port: u16) {
+        let conninfo = format!("host=127.0.0.1 port={port} dbname=postgres user=app_rw sslmode=disable");
+        let mut open = std::process::Command::new("/usr/bin/psql")
+            .args(["-X", "-w", "-tA", "-d", &conninfo])
+            .env_remove("PGPASSWORD")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut to_open = open.stdin.take().unwrap();
+        use std::io::Write;
+        writeln!(to_open, "select 'open while signing out';").unwrap();
+        wait_until(
+            "the open session in pg_stat_activity",
+            SHORT,
+            || {
+                let running = self.site.pg.sql(
+                    "select count(*) from pg_stat_activity where query like '%open while signing out%' \
+                     and pid <> pg_backend_pid()",
+                );
+                (running == "1").then_some(())
+            },
+            || self.diag(app),
+        );
+
         app.click(&format!("sign-out-{}", self.idp), SHORT);
         app.wait_text(&self.countdown, SHORT, |t| t == "signed out");
-        assert_eq!(app.text("db-status-prod").as_deref(), Some("listening"), "{}", self.diag(app));
-        // psql waits in the background (killed after a minute); connect_timeout is generous, as
-        // the person takes a moment to approve.
-        let client = std::thread::spawn(move || {
-            let conninfo = format!(
-                "host=127.0.0.1 port={port} dbname=postgres user=app_rw sslmode=disable connect_timeout=60"
-            );
-            psql_client(&conninfo, None, &["-tA", "-c", "select current_user"])
-        });
-        app.wait_for("prompt", LONG);
-        assert_eq!(app.wait_text("prompt-message", SHORT, |t| !t.is_empty()), self.prompt_message);
-        // The prompt names the program that asked, so nobody approves for a program they did
-        // not start.
-        let reason = app.text_content("prompt-reason").unwrap_or_default();
-        assert!(
-            reason.starts_with("psql (pid ")
-                && reason.ends_with("connected to prod while you were signed out"),
-            "{reason:?}"
+        app.wait_text("db-status-prod", SHORT, |t| t == "stopped");
+        let notice = wait_until(
+            "the app to say it stopped prod",
+            SHORT,
+            || app.texts("notice").into_iter().find(|t| t.contains("stopped the forwarder of prod")),
+            || format!("notices: {:?}\n{}", app.texts("notice"), app.diagnostics()),
         );
+        assert!(notice.contains(&format!("Signed out of {}", self.idp)), "{notice}");
+        wait_until(
+            &format!("127.0.0.1:{port} to refuse connections"),
+            SHORT,
+            || TcpStream::connect(("127.0.0.1", port)).is_err().then_some(()),
+            || app.diagnostics(),
+        );
+        // The open session was closed, and psql is told why when it next talks to the server.
+        writeln!(to_open, "select 'after signing out';").unwrap();
+        drop(to_open);
+        let out = open.wait_with_output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{said}");
+        assert!(said.contains("you signed out of"), "psql said: {said}");
+    }
+
+    /// Connect again after signing out: the tap prompt, then prod listens on its old port.
+    fn connect_again(&self, app: &DesktopSession, port: u16) {
+        app.click("connect-prod", SHORT);
+        app.wait_for("prompt", SHORT);
+        assert_eq!(app.wait_text("prompt-message", SHORT, |t| !t.is_empty()), self.prompt_message);
         app.click("prompt-approve", SHORT);
-        let run = client.join().unwrap();
-        assert!(run.ok(), "psql after the prompt failed: {run:?}\n{}", self.diag(app));
-        assert_eq!(run.stdout.trim(), "app_rw");
+        app.wait_text("db-status-prod", LONG, |t| t == "listening");
+        assert_eq!(app.text_content("local-address-prod"), Some(format!("127.0.0.1:{port}")));
+        let run = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
+        assert_eq!(run.stdout.trim(), "app_rw", "{run:?}\n{}", self.diag(app));
         app.wait_text(&self.countdown, SHORT, is_countdown);
     }
 
@@ -536,6 +576,31 @@ fn a_token_about_to_expire_is_announced_with_renew_then_reported_expired() {
             .then_some(())
             .ok_or_else(|| format!("labels: {:?}", labels(menu)))
     });
+
+    // prod still listens (only a sign-out stops it). With the refresh token revoked from a
+    // terminal, a client's connection needs a tap, and the prompt names the program that asked,
+    // so nobody approves for a program they did not start.
+    site.person.tapgate(&["logout", &idp]).expect_ok();
+    let port: u16 = app
+        .wait_text("local-address-prod", SHORT, |t| t.starts_with("127.0.0.1:"))
+        .trim_start_matches("127.0.0.1:")
+        .parse()
+        .unwrap();
+    let client = std::thread::spawn(move || {
+        let conninfo = format!(
+            "host=127.0.0.1 port={port} dbname=postgres user=app_rw sslmode=disable connect_timeout=60"
+        );
+        psql_client(&conninfo, None, &["-tA", "-c", "select current_user"])
+    });
+    app.wait_for("prompt", LONG);
+    let reason = app.text_content("prompt-reason").unwrap_or_default();
+    assert!(
+        reason.starts_with("psql (pid ") && reason.ends_with("connected to prod while you were signed out"),
+        "{reason:?}"
+    );
+    app.click("prompt-approve", SHORT);
+    let run = client.join().unwrap();
+    assert_eq!(run.stdout.trim(), "app_rw", "psql after the prompt: {run:?}\n{}", app.diagnostics());
 }
 
 /// Quit from the tray while a client is mid-query: the query finishes (the forwarder drains

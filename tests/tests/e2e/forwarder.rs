@@ -358,17 +358,283 @@ fn exec_runs_a_command_against_a_forwarder_that_ends_with_it() {
 }
 
 #[test]
-fn dsn_prints_every_format_on_the_stable_port() {
+fn dsn_prints_every_format_on_the_stable_port_with_the_socket_first() {
     let site = Site::new(SiteOptions::default());
     let uri = site.person.tapgate(&["dsn", "prod"]);
     uri.expect_ok();
     let (_connect, port) = site.connect();
-    assert_eq!(uri.stdout.trim(), format!("postgresql://app_rw@127.0.0.1:{port}/postgres?sslmode=disable"));
+    let socket_dir = site.person.runtime_dir();
+    assert_eq!(
+        uri.stdout.trim(),
+        format!("postgresql://app_rw@/postgres?host={}&port={port}", socket_dir.display())
+    );
+    let tcp = site.person.tapgate(&["dsn", "prod", "--tcp"]);
+    assert_eq!(tcp.stdout.trim(), format!("postgresql://app_rw@127.0.0.1:{port}/postgres?sslmode=disable"));
     let jdbc = site.person.tapgate(&["dsn", "prod", "--format", "jdbc"]);
     assert!(jdbc.stdout.starts_with(&format!("jdbc:postgresql://127.0.0.1:{port}/postgres")), "{jdbc:?}");
-    // The URI works as printed.
-    let run = psql_client(uri.stdout.trim(), None, &["-tA", "-c", "select current_user"]);
-    assert_eq!(run.stdout.trim(), "app_rw", "{run:?}");
+    // Each works as printed.
+    for printed in [uri.stdout.trim(), tcp.stdout.trim()] {
+        let run = psql_client(printed, None, &["-tA", "-c", "select current_user"]);
+        assert_eq!(run.stdout.trim(), "app_rw", "{printed}: {run:?}");
+    }
+    let keyword = site.person.tapgate(&["dsn", "prod", "--format", "keyword"]);
+    let run = psql_client(keyword.stdout.trim(), None, &["-tA", "-c", "select current_user"]);
+    assert_eq!(run.stdout.trim(), "app_rw", "{keyword:?}: {run:?}");
+}
+
+/// psql with the person's `.pgpass` (or `password` through PGPASSWORD), never prompting.
+fn psql_with_pgpass(site: &Site, conninfo: &str, password: Option<&str>, args: &[&str]) -> Run {
+    let mut cmd = Command::new("/usr/bin/psql");
+    tapgate_e2e::pg::clean_pg_env(&mut cmd);
+    cmd.args(["-X", "-w", "-d", conninfo])
+        .args(args)
+        .env("PGPASSFILE", site.person.home.path().join(".pgpass"))
+        .env("PGCONNECT_TIMEOUT", "10");
+    if let Some(password) = password {
+        cmd.env("PGPASSWORD", password);
+    }
+    tapgate_e2e::pg::run_with_timeout(&mut cmd, Duration::from_secs(60))
+}
+
+/// `local_password = true`: the forwarder asks clients for a password with SCRAM-SHA-256 before
+/// anything else; the one Tapgate wrote to `~/.pgpass` lets psql in over TCP and the socket, a
+/// wrong or missing one is refused without a sign-in, and neither the password's transcript nor
+/// anything the client sees holds the token.
+#[test]
+fn a_local_password_lets_in_the_clients_that_have_it() {
+    let site = Site::new(SiteOptions { db_extra: "local_password = true".into(), ..Default::default() });
+    let (connect, port) = site.connect();
+    let pgpass = site.person.home.path().join(".pgpass");
+    assert!(
+        connect.stdout().contains(&format!("a local password for prod is in {}", pgpass.display())),
+        "{}",
+        connect.stdout()
+    );
+    let text = std::fs::read_to_string(&pgpass).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&pgpass).unwrap().permissions().mode() & 0o777, 0o600);
+    let password = text
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("127.0.0.1:{port}:*:*:")))
+        .unwrap_or_else(|| panic!("no line for the port in .pgpass:\n{text}"))
+        .to_string();
+
+    // A wrong password, and none at all: refused, and no sign-in is even tried for them.
+    let wrong = psql_with_pgpass(
+        &site,
+        &format!("host=127.0.0.1 port={port} dbname=postgres user=app_rw sslmode=disable"),
+        Some("not-the-password"),
+        &["-c", "select 1"],
+    );
+    assert!(!wrong.ok() && wrong.stderr.contains("password authentication failed"), "{wrong:?}");
+    let mut none = Command::new("/usr/bin/psql");
+    tapgate_e2e::pg::clean_pg_env(&mut none);
+    none.args(["-X", "-w", "-d"])
+        .arg(format!("host=127.0.0.1 port={port} dbname=postgres user=app_rw sslmode=disable"))
+        .args(["-c", "select 1"])
+        .env("PGPASSFILE", "/nonexistent");
+    let none = tapgate_e2e::pg::run_with_timeout(&mut none, Duration::from_secs(60));
+    assert!(!none.ok() && none.stderr.contains("no password supplied"), "{none:?}");
+
+    // The right one, from .pgpass, over TCP and over the socket.
+    for conninfo in [
+        format!("host=127.0.0.1 port={port} dbname=postgres user=app_rw sslmode=disable"),
+        format!("host={} port={port} dbname=postgres user=app_rw", site.person.runtime_dir().display()),
+    ] {
+        let run = psql_with_pgpass(&site, &conninfo, None, &["-tA", "-c", "select current_user"]);
+        assert_eq!(run.stdout.trim(), "app_rw", "{conninfo}: {run:?}\n{}", connect.stderr());
+        site.person.keep_transcript(run.stdout + &run.stderr);
+    }
+    let rows = site.person.tapgate(&["history", "--db", "prod", "--json"]).json();
+    assert!(
+        rows.as_array().unwrap().iter().any(|r| r["outcome"] == "refused"
+            && r["error"].as_str().is_some_and(|e| e.contains("password authentication failed"))),
+        "{rows}"
+    );
+
+    // The local password is not the token, and the token reached no client.
+    let token = site.person.token();
+    assert_ne!(password, token);
+    let signature = token.rsplit('.').next().unwrap().to_string();
+    site.person.keep_transcript(wrong.stdout + &wrong.stderr + &none.stdout + &none.stderr);
+    assert!(!site.person.transcripts().contains(&signature), "a token reached a client");
+    assert!(!text.contains(&signature));
+    // One sign-in (the connect's own): the refused clients asked for none.
+    let sign_ins = site.person.tapgate(&["history", "--sign-ins", "--json"]).json();
+    assert_eq!(sign_ins.as_array().unwrap().len(), 1, "{sign_ins}");
+}
+
+/// The forwarder's Unix-domain socket: the person's psql gets in through it (and the history
+/// says so), another OS user cannot even open its folder, and `tapgate exec` hands it out as
+/// PGHOST. When the forwarder stops, the socket file goes with it.
+#[test]
+fn the_unix_socket_is_the_persons_alone() {
+    use tapgate_e2e::pg::{OTHER_USER, ensure_other_user};
+    let site = Site::new(SiteOptions::default());
+    let (mut connect, port) = site.connect();
+    let folder = site.person.runtime_dir();
+    let socket = folder.join(format!(".s.PGSQL.{port}"));
+    assert!(
+        connect.stdout().contains(&format!("and on the socket {}", socket.display())),
+        "{}",
+        connect.stdout()
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777, 0o700);
+
+    let own = psql_client(
+        &format!("host={} port={port} dbname=postgres user=app_rw", folder.display()),
+        None,
+        &["-tA", "-c", "select current_user"],
+    );
+    assert_eq!(own.stdout.trim(), "app_rw", "{own:?}\n{}", connect.stderr());
+
+    ensure_other_user();
+    let intruder = Command::new("runuser")
+        .args(["-u", OTHER_USER, "--", "/usr/bin/psql", "-X", "-w", "-d"])
+        .arg(format!("host={} port={port} dbname=postgres user=app_rw", folder.display()))
+        .args(["-c", "select 1"])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&intruder.stderr);
+    assert!(!intruder.status.success(), "{said}");
+    assert!(said.contains("Permission denied"), "the kernel stops them at the folder: {said}");
+
+    let exec = site.person.tapgate(&[
+        "exec",
+        "prod",
+        "--",
+        "sh",
+        "-c",
+        "echo host=$PGHOST; psql -X -tA -c 'select 42'",
+    ]);
+    assert!(exec.stdout.contains(&format!("host={}", folder.display())), "{exec:?}");
+    assert!(exec.stdout.contains("42"), "{exec:?}");
+
+    assert_eq!(connect.interrupt(Duration::from_secs(15)), Some(0), "Ctrl-C stops cleanly");
+    assert!(!socket.exists(), "the socket went with the forwarder");
+}
+
+/// `session_limit = "token"` (the default): a session whose sign-in runs out, with no refresh
+/// possible, gets a NOTICE a minute before the end of the grace, then a FATAL that says why, and
+/// the history records it. With a working refresh token the session carries on instead.
+#[test]
+fn a_session_ends_when_its_sign_in_does_unless_it_is_renewed() {
+    let clock = TestClock::new();
+    // Refresh tokens that last two minutes on the same clock: past them, only a tap would do.
+    let idp = DevIdpOptions {
+        token_ttl: Some("60s"),
+        refresh_ttl: Some("2m"),
+        clock_file: Some(clock.file()),
+        ..Default::default()
+    };
+    let mut site =
+        Site::new(SiteOptions { idp, db_extra: "session_grace = \"3m\"".into(), ..Default::default() });
+    site.person.use_clock(&clock);
+    let (connect, port) = site.connect();
+    let mut watching = watching_psql(&site, port, "ends");
+
+    // The grace's last minute: the notice, which psql prints as its next query returns.
+    clock.advance(60 + 180 - 60 + 1);
+    watching.wait_for_stderr("has run out; this session to prod closes in", &connect);
+    clock.advance(60);
+    watching.wait_for_stderr("ran out and was not renewed", &connect);
+    let status = watching.wait_exit();
+    assert!(!status.success(), "psql lost its session: {}", watching.stderr());
+    tapgate_e2e::desktop::wait_until(
+        "the history row of the closed session",
+        Duration::from_secs(30),
+        || {
+            let rows = site.person.tapgate(&["history", "--db", "prod", "--json"]).json();
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["error"].as_str().is_some_and(|e| e.contains("ran out and was not renewed")))
+                .then_some(())
+        },
+        || site.person.tapgate(&["history", "--json"]).stdout,
+    );
+    drop(connect);
+
+    // The same with refresh tokens that last: the refresh comes first, and the session stays.
+    let clock = TestClock::new();
+    let idp = DevIdpOptions { token_ttl: Some("60s"), clock_file: Some(clock.file()), ..Default::default() };
+    let mut site =
+        Site::new(SiteOptions { idp, db_extra: "session_grace = \"3m\"".into(), ..Default::default() });
+    site.person.use_clock(&clock);
+    let (connect, port) = site.connect();
+    let mut watching = watching_psql(&site, port, "carries on");
+    clock.advance(60 + 180 - 60 + 1);
+    tapgate_e2e::desktop::wait_until(
+        "the session's sign-in renewed",
+        Duration::from_secs(30),
+        || connect.stderr().contains("Renewed the").then_some(()),
+        || connect.stderr(),
+    );
+    // Another full round of its queries after the renewal: no notice, still running.
+    site.pg.wait_for_queries("select 'carries on'", 1);
+    assert!(watching.child.try_wait().unwrap().is_none(), "still running: {}", watching.stderr());
+    assert!(!watching.stderr().contains("run out"), "{}", watching.stderr());
+}
+
+/// psql running `select 'LABEL'` every 0.2 s on one session through the forwarder: it reads the
+/// server's stream often, so it prints Tapgate's notices as they come.
+struct Watching {
+    child: std::process::Child,
+    stderr: tempfile::NamedTempFile,
+}
+
+fn watching_psql(site: &Site, port: u16, label: &str) -> Watching {
+    let stderr = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new("/usr/bin/psql")
+        .args(["-X", "-w", "-tA", "-d"])
+        .arg(format!("host=127.0.0.1 port={port} dbname=postgres user=app_rw sslmode=disable"))
+        .env_remove("PGPASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(stderr.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    writeln!(input, "select '{label}' \\watch 0.2").unwrap();
+    // psql ends at the end of its input: keep it open while it watches.
+    std::mem::forget(input);
+    site.pg.wait_for_queries(&format!("select '{label}'"), 1);
+    Watching { child, stderr }
+}
+
+impl Watching {
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.stderr.path()).unwrap_or_default()
+    }
+
+    fn wait_for_stderr(&self, text: &str, connect: &Background) {
+        tapgate_e2e::desktop::wait_until(
+            text,
+            Duration::from_secs(30),
+            || self.stderr().contains(text).then_some(()),
+            || format!("psql said:\n{}\ntapgate connect said:\n{}", self.stderr(), connect.stderr()),
+        );
+    }
+
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "psql still running: {}", self.stderr());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[test]
