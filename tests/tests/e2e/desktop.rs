@@ -466,7 +466,9 @@ fn tray_shows_connected(menu: &[MenuEntry], idp: &str) -> Result<(), String> {
         return Err(format!("under prod: {submenu:?}, wanted {wanted:?}"));
     }
     let copy_as = prod.children.iter().find(|c| c.label == "Copy as").map(|c| labels(&c.children));
-    if copy_as.as_deref() != Some(&["Keyword/value", "JDBC URL", "psql command"].map(String::from)[..]) {
+    if copy_as.as_deref()
+        != Some(&["Keyword/value", "JDBC URL", "psql command", "TCP URI (GUI clients)"].map(String::from)[..])
+    {
         return Err(format!("Copy as: {copy_as:?}"));
     }
     common_entries(menu, &format!("Sign out of {idp} (alice@example.com)"))
