@@ -129,7 +129,8 @@ write("token_claims", "dev_idp_id_token", compact({"iss": ISSUER, "aud": "tapgat
                                                    "groups": "one-group", "iat": NOW, "exp": NOW + 60}))
 write("token_claims", "not_yet_valid", compact(access_claims(nbf=NOW + 3600)))
 write("token_claims", "expired", compact(access_claims(exp=NOW - 3600)))
-# The input of the crash fixed with crates/verify's a_not_before_beyond_year_9999_* tests.
+# The crash fixed with crates/verify's a_not_before_beyond_year_9999_* tests, as JSON text (the
+# fuzzer's own input, crash_nbf_after_year_9999, is kept as it wrote it).
 write("token_claims", "nbf_after_year_9999", compact(access_claims(nbf=300_000_000_000)))
 write("token_claims", "times_as_strings", compact(access_claims(exp=str(NOW + 60), nbf="0")))
 write("token_claims", "no_email", compact(access_claims(email=None)))
