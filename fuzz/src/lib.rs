@@ -175,7 +175,7 @@ pub fn token_claims(data: &[u8]) {
         .arbitrary::<ClaimValues>()
         .ok()
         .and_then(|values| serde_json::to_vec(&values.into_claims()).ok());
-    let signed = fnv1a(data) % SIGNED_ONE_IN == 0;
+    let signed = fnv1a(data).is_multiple_of(SIGNED_ONE_IN);
     claims_both_ways(data, signed);
     if let Some(claims) = structured {
         claims_both_ways(&claims, signed);
