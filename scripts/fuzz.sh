@@ -10,7 +10,8 @@
 # which one ran.
 #
 # Inputs grow in fuzz/target/corpus/<target> (not committed); the committed seeds in
-# fuzz/corpus/<target> are read only. Crashes land in fuzz/artifacts/<target>.
+# fuzz/corpus/<target> are read only, unless FUZZ_MERGE=1 adds to them the inputs that add
+# coverage (libFuzzer -merge=1). Crashes land in fuzz/artifacts/<target>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -90,6 +91,12 @@ for target in "${targets[@]}"; do
     tail -n 40 "$log" >&2
   fi
   rows+=("$target	${execs:-0}	$cpu	$entries	$crashes")
+  if [ "${FUZZ_MERGE:-0}" = 1 ] && [ "$crashes" = 0 ]; then
+    # Into the committed seeds: only the inputs of this run that add coverage to them, minimised.
+    "${cargo[@]}" fuzz run "${flags[@]}" "$target" "fuzz/corpus/$target" "$work" -- -merge=1 \
+      >"fuzz/target/logs/$target.merge.log" 2>&1
+    echo "fuzz: $target: merged into fuzz/corpus/$target ($(find "fuzz/corpus/$target" -type f | wc -l) files)"
+  fi
 done
 
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) ${seconds}s per target; engine: $engine" | tee "$summary"
