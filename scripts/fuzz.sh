@@ -92,9 +92,10 @@ for target in "${targets[@]}"; do
   fi
   rows+=("$target	${execs:-0}	$cpu	$entries	$crashes")
   if [ "${FUZZ_MERGE:-0}" = 1 ] && [ "$crashes" = 0 ]; then
-    # Into the committed seeds: only the inputs of this run that add coverage to them, minimised.
+    # Into the committed seeds: only the inputs of this run that reach code they do not (edges
+    # alone, no hit counts or comparisons, which keeps the committed set small).
     "${cargo[@]}" fuzz run "${flags[@]}" "$target" "fuzz/corpus/$target" "$work" -- -merge=1 \
-      >"fuzz/target/logs/$target.merge.log" 2>&1
+      -use_counters=0 -use_cmp=0 -use_value_profile=0 >"fuzz/target/logs/$target.merge.log" 2>&1
     echo "fuzz: $target: merged into fuzz/corpus/$target ($(find "fuzz/corpus/$target" -type f | wc -l) files)"
   fi
 done
