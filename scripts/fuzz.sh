@@ -22,7 +22,7 @@ scripts/install-cargo-fuzz.sh
 
 toolchain=${FUZZ_TOOLCHAIN:-}
 if [ -z "$toolchain" ]; then
-  if command -v rustup >/dev/null && rustup toolchain list | grep -q '^nightly'; then
+  if command -v rustup >/dev/null && rustup toolchain list | grep '^nightly' >/dev/null; then
     toolchain=nightly
   else
     toolchain=stable
@@ -36,7 +36,7 @@ case "$toolchain" in
     engine_note="AddressSanitizer"
     ;;
   stable)
-    if command -v rustup >/dev/null && rustup toolchain list | grep -q '^stable'; then
+    if command -v rustup >/dev/null && rustup toolchain list | grep '^stable' >/dev/null; then
       cargo=(cargo +stable)
       rustc=(rustc +stable)
     else
