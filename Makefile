@@ -6,8 +6,11 @@ export CARGO_TERM_COLOR ?= never
 # ones take turns (one app per session bus). A third thread keeps the rest moving meanwhile; six
 # overloaded the test keyring daemon on a 2-core machine (it dropped off the bus mid-run).
 TEST_THREADS ?= 3
+# How long `make fuzz` runs each fuzz target, and how long `make test` does (at least a minute each).
+FUZZ_SECONDS ?= 300
+TEST_FUZZ_SECONDS ?= 60
 
-.PHONY: run test bench build deps pg18 ui ui-test tauri-driver oidc-provider lint fmt clean
+.PHONY: run test bench build deps pg18 ui ui-test tauri-driver oidc-provider fuzz lint fmt clean
 
 ## run: the desktop app (tray + window). With no config of your own it offers the built-in demo
 ## (dev IdP, PostgreSQL 18 with OAuth, a software key). Without a display: `tapgate demo` in the terminal.
@@ -16,11 +19,18 @@ run: deps pg18 ui
 	scripts/run.sh
 
 ## test: install what is missing, build, and run every test against real servers
-## (the UI's unit tests, then the Rust workspace including the desktop end-to-end test under Xvfb).
+## (the UI's unit tests, then the Rust workspace including the desktop end-to-end test under Xvfb),
+## then each fuzz target for TEST_FUZZ_SECONDS.
 test: deps pg18 ui tauri-driver oidc-provider
 	cd ui && npm test --silent
 	$(CARGO) build --workspace --bins --lib --all-features
 	scripts/with-keyring.sh $(CARGO) test --workspace --all-features --no-fail-fast -- --test-threads $(TEST_THREADS)
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+
+## fuzz: each fuzz target in fuzz/ for FUZZ_SECONDS (libFuzzer; AddressSanitizer on nightly when
+## installed, else stable without a sanitizer); a table of executions, CPU seconds and crashes.
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 ## bench: pgbench through the forwarder vs direct TLS vs socat, then the desktop app's launch-to-tray
 ## time and idle CPU/memory (release builds); tables + target/bench/{forwarder,desktop}.json.

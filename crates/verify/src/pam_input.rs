@@ -57,6 +57,9 @@ pub fn role_from(value: Option<std::ffi::OsString>) -> Result<String, VerifyErro
 
 #[cfg(test)]
 mod tests {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -76,6 +79,22 @@ mod tests {
         let big = vec![b'a'; MAX_TOKEN_BYTES + 10];
         assert!(read_token(&big[..]).expect_err("big").to_string().contains("longer than"));
         assert!(read_token(&[0xff, 0xfe][..]).expect_err("binary").to_string().contains("UTF-8"));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_input_never_panics(input in vec(any::<u8>(), 0..64)) {
+            let _ = read_token(&input[..]);
+        }
+
+        #[test]
+        fn a_token_comes_back_as_written_with_or_without_one_line_ending(
+            token in "[A-Za-z0-9_.-]{1,64}",
+            ending in prop::sample::select(vec!["", "\n", "\r\n", "\0"]),
+        ) {
+            let input = format!("{token}{ending}");
+            prop_assert_eq!(read_token(input.as_bytes()).expect("a token"), token);
+        }
     }
 
     #[test]

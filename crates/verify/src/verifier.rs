@@ -282,6 +282,18 @@ mod tests {
         assert!(decision.reason.contains("clock"), "{decision}");
     }
 
+    /// The `token_claims` fuzz target's crash, through the whole verifier: a signed `nbf` past
+    /// year 9999 is a refusal with a reason, not a panic inside PAM or a PostgreSQL backend.
+    #[test]
+    fn a_not_before_beyond_year_9999_is_denied_not_a_panic() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let decision =
+            f.verifier.decide(&key.sign(&with(claims(), "nbf", json!(300_000_000_000_i64))), "app_rw");
+        assert!(!decision.allowed);
+        assert!(decision.reason.contains("not valid before unix time 300000000000"), "{decision}");
+    }
+
     #[test]
     fn a_token_signed_by_another_key_with_a_known_kid_is_a_bad_signature() {
         let real = SigningKey::es256("k1");
