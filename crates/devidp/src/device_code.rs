@@ -58,7 +58,14 @@ pub(crate) enum DeviceState {
     /// Nobody has answered on the verification page yet.
     Pending,
     /// The person signed in with a key and let the device in.
-    Approved { sub: Uuid, user_name: String, authenticated_at: i64 },
+    Approved {
+        sub: Uuid,
+        user_name: String,
+        authenticated_at: i64,
+        /// How the person signed in on the verification page (RFC 8176).
+        #[serde(default)]
+        amr: Vec<String>,
+    },
     /// The person refused.
     Denied,
     /// Tokens were issued for it: it cannot buy any more.
@@ -89,7 +96,7 @@ pub(crate) enum Polled {
 /// The answer of the verification page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Decision {
-    Approve { sub: Uuid, user_name: String, authenticated_at: i64 },
+    Approve { sub: Uuid, user_name: String, authenticated_at: i64, amr: Vec<String> },
     Deny,
 }
 
@@ -154,8 +161,8 @@ pub(crate) fn decide(dir: &DataDir, typed: &str, decision: Decision, now: i64) -
         return Ok(false);
     };
     record.state = match decision {
-        Decision::Approve { sub, user_name, authenticated_at } => {
-            DeviceState::Approved { sub, user_name, authenticated_at }
+        Decision::Approve { sub, user_name, authenticated_at, amr } => {
+            DeviceState::Approved { sub, user_name, authenticated_at, amr }
         }
         Decision::Deny => DeviceState::Denied,
     };
@@ -234,7 +241,12 @@ mod tests {
     }
 
     fn approve(now: i64) -> Decision {
-        Decision::Approve { sub: Uuid::nil(), user_name: "alice@example.com".into(), authenticated_at: now }
+        Decision::Approve {
+            sub: Uuid::nil(),
+            user_name: "alice@example.com".into(),
+            authenticated_at: now,
+            amr: vec!["swk".into()],
+        }
     }
 
     fn dir() -> Result<(tempfile::TempDir, DataDir), Box<dyn std::error::Error>> {
