@@ -83,8 +83,9 @@ pub(crate) enum Polled {
     Expired,
     /// `access_denied`.
     Denied,
-    /// Tokens: the code is now redeemed. `grant` names the tokens it bought.
-    Approved { record: DeviceRecord, grant: String },
+    /// Tokens: the code is now redeemed. `grant` names the tokens it bought. Boxed: the record
+    /// is much bigger than the other answers.
+    Approved { record: Box<DeviceRecord>, grant: String },
     /// Redeemed before (`invalid_grant`).
     AlreadyRedeemed,
     /// Issued to another client (`invalid_grant`).
@@ -189,7 +190,7 @@ pub(crate) fn poll(dir: &DataDir, device_code: &str, client_id: &str, now_ms: i6
         DeviceState::Approved { .. } => {
             let approved = record.clone();
             record.state = DeviceState::Redeemed;
-            Polled::Approved { record: approved, grant }
+            Polled::Approved { record: Box::new(approved), grant }
         }
         DeviceState::Pending => {
             let interval_ms = record.interval_secs.saturating_mul(1000);
