@@ -383,7 +383,10 @@ fn a_hung_jwks_endpoint_and_a_held_lock_do_not_block_valid_logins() {
     eprintln!("measured: held lock, unknown kid (refused): {} ms", refused.as_millis());
     assert!(refused < deadline + Duration::from_secs(2), "took {refused:?}");
     let decisions = site.pg.decisions().join("\n");
-    assert!(decisions.contains("another process held") && decisions.contains("jwks.json.lock"), "{decisions}");
+    assert!(
+        decisions.contains("another process held") && decisions.contains("jwks.json.lock"),
+        "{decisions}"
+    );
     drop(held);
 
     // Every decision has its JSON line with the backend's pid.
@@ -437,7 +440,8 @@ fn a_token_from_another_sign_in_method_or_client_is_refused_by_the_server() {
     site.assert_raw_refused("token for another client", token.as_bytes());
     let decisions = site.pg.decisions().join("\n");
     assert!(
-        decisions.contains("the token was issued to client tapgate, not one of allowed_clients [tapgate-prod]"),
+        decisions
+            .contains("the token was issued to client tapgate, not one of allowed_clients [tapgate-prod]"),
         "{decisions}"
     );
 
@@ -461,7 +465,9 @@ fn a_planted_data_directory_configuration_others_can_read_is_refused() {
     assert!(!login.logged_in, "{login:?}");
     let log = site.pg.log();
     assert!(
-        log.contains("configuration not trusted") && log.contains("mode 0644") && log.contains("tapgate-verify.toml"),
+        log.contains("configuration not trusted")
+            && log.contains("mode 0644")
+            && log.contains("tapgate-verify.toml"),
         "{log}"
     );
     site.assert_no_backend_crash();

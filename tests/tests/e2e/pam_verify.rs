@@ -144,7 +144,8 @@ fn a_token_whose_groups_map_to_the_role_logs_in_and_other_roles_and_groups_are_r
     let log = site.pg.log();
     let pid = allowed["backend_pid"].as_u64().unwrap();
     assert!(
-        log.lines().any(|l| l.contains(&format!("[{pid}]")) && l.contains("connection authorized: user=app_rw")),
+        log.lines()
+            .any(|l| l.contains(&format!("[{pid}]")) && l.contains("connection authorized: user=app_rw")),
         "backend pid {pid} not in:\n{log}"
     );
     assert!(log.contains("connection authorized: user=app_rw"), "{log}");
