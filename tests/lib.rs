@@ -41,6 +41,13 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// The token policy of every `verify.toml` the tests write for the dev IdP: what its tokens
+/// from a software key carry (`amr: ["swk"]`, `azp`/`client_id: "tapgate"`, `typ: at+jwt`,
+/// `email_verified: true`), so every login runs the real policy checks. A real deployment
+/// requires `hwk` (docs/server-setup.md); the tests' keys are software keys.
+pub const DEV_IDP_POLICY: &str = "require_amr = [\"swk\"]\nallowed_clients = [\"tapgate\"]\n\
+                                  max_token_lifetime = \"1h\"\nrequire_typ = \"at+jwt\"\n";
+
 /// Options for [`DevIdp::start`].
 #[derive(Debug, Default, Clone)]
 pub struct DevIdpOptions {

@@ -91,6 +91,8 @@ impl PgServer {
             format!("unix_socket_directories = '{}'", data.display()),
             "log_connections = on".to_string(),
             "log_disconnections = on".to_string(),
+            // As docs/server-setup.md: the pid joins Tapgate's decision lines to the server's.
+            "log_line_prefix = '%m [%p] %q%u@%d '".to_string(),
             "fsync = off".to_string(),
             "max_connections = 120".to_string(),
         ];

@@ -106,6 +106,8 @@ impl Pg18Server {
             format!("unix_socket_directories = '{}'", data.display()),
             "log_connections = on".to_string(),
             "log_disconnections = on".to_string(),
+            // As docs/server-setup.md: the pid joins Tapgate's decision lines to the server's.
+            "log_line_prefix = '%m [%p] %q%u@%d '".to_string(),
             "fsync = off".to_string(),
             "max_connections = 120".to_string(),
             "ssl = on".to_string(),
@@ -215,7 +217,9 @@ impl Pg18Server {
         }
         let path = self.data.join(VERIFY_CONFIG_FILE);
         std::fs::write(&path, text).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        // The module uses a data-directory file only when the server's user owns it and no one
+        // else can read it.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         chown_to_postgres(&path);
     }
 

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use tapgate_e2e::pg::{PG_BIN_DIR, PamService, PgOptions, PgServer};
-use tapgate_e2e::{DevIdp, DevIdpOptions, Person, bin};
+use tapgate_e2e::{DEV_IDP_POLICY, DevIdp, DevIdpOptions, Person, bin};
 
 struct Scenario {
     name: &'static str,
@@ -48,7 +48,7 @@ fn main() {
     let pam = PamService::install(
         &bin("tapgate-pam-verify"),
         &format!(
-            "issuer = \"{}\"\naudience = \"postgres\"\nca_file = \"{{dir}}/idp-ca.pem\"\n[roles]\napp_rw = [\"dba\"]\n",
+            "issuer = \"{}\"\naudience = \"postgres\"\nca_file = \"{{dir}}/idp-ca.pem\"\n{DEV_IDP_POLICY}[roles]\napp_rw = [\"dba\"]\n",
             idp.issuer
         ),
     );

@@ -45,6 +45,9 @@ pub(crate) struct CodeRecord {
     pub(crate) scope: String,
     /// IdP time of the key tap.
     pub(crate) authenticated_at: i64,
+    /// How the person signed in (RFC 8176: `hwk` or `swk`).
+    #[serde(default)]
+    pub(crate) amr: Vec<String>,
     pub(crate) expires_at: i64,
     /// Set at the first redemption, whatever its outcome.
     #[serde(default)]
@@ -126,6 +129,7 @@ mod tests {
             audience: "postgres".into(),
             scope: "openid groups".into(),
             authenticated_at: now,
+            amr: vec!["swk".into()],
             expires_at: now + CODE_TTL_SECS,
             used: false,
         }

@@ -58,7 +58,14 @@ pub(crate) enum DeviceState {
     /// Nobody has answered on the verification page yet.
     Pending,
     /// The person signed in with a key and let the device in.
-    Approved { sub: Uuid, user_name: String, authenticated_at: i64 },
+    Approved {
+        sub: Uuid,
+        user_name: String,
+        authenticated_at: i64,
+        /// How the person signed in on the verification page (RFC 8176).
+        #[serde(default)]
+        amr: Vec<String>,
+    },
     /// The person refused.
     Denied,
     /// Tokens were issued for it: it cannot buy any more.
@@ -76,8 +83,9 @@ pub(crate) enum Polled {
     Expired,
     /// `access_denied`.
     Denied,
-    /// Tokens: the code is now redeemed. `grant` names the tokens it bought.
-    Approved { record: DeviceRecord, grant: String },
+    /// Tokens: the code is now redeemed. `grant` names the tokens it bought. Boxed: the record
+    /// is much bigger than the other answers.
+    Approved { record: Box<DeviceRecord>, grant: String },
     /// Redeemed before (`invalid_grant`).
     AlreadyRedeemed,
     /// Issued to another client (`invalid_grant`).
@@ -89,7 +97,7 @@ pub(crate) enum Polled {
 /// The answer of the verification page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Decision {
-    Approve { sub: Uuid, user_name: String, authenticated_at: i64 },
+    Approve { sub: Uuid, user_name: String, authenticated_at: i64, amr: Vec<String> },
     Deny,
 }
 
@@ -154,8 +162,8 @@ pub(crate) fn decide(dir: &DataDir, typed: &str, decision: Decision, now: i64) -
         return Ok(false);
     };
     record.state = match decision {
-        Decision::Approve { sub, user_name, authenticated_at } => {
-            DeviceState::Approved { sub, user_name, authenticated_at }
+        Decision::Approve { sub, user_name, authenticated_at, amr } => {
+            DeviceState::Approved { sub, user_name, authenticated_at, amr }
         }
         Decision::Deny => DeviceState::Denied,
     };
@@ -182,7 +190,7 @@ pub(crate) fn poll(dir: &DataDir, device_code: &str, client_id: &str, now_ms: i6
         DeviceState::Approved { .. } => {
             let approved = record.clone();
             record.state = DeviceState::Redeemed;
-            Polled::Approved { record: approved, grant }
+            Polled::Approved { record: Box::new(approved), grant }
         }
         DeviceState::Pending => {
             let interval_ms = record.interval_secs.saturating_mul(1000);
@@ -234,7 +242,12 @@ mod tests {
     }
 
     fn approve(now: i64) -> Decision {
-        Decision::Approve { sub: Uuid::nil(), user_name: "alice@example.com".into(), authenticated_at: now }
+        Decision::Approve {
+            sub: Uuid::nil(),
+            user_name: "alice@example.com".into(),
+            authenticated_at: now,
+            amr: vec!["swk".into()],
+        }
     }
 
     fn dir() -> Result<(tempfile::TempDir, DataDir), Box<dyn std::error::Error>> {

@@ -67,6 +67,8 @@ pub struct Enrolled {
 struct Registered {
     key: SecurityKey,
     label: String,
+    /// `swk` or `hwk` (RFC 8176), what signing in with it proves.
+    amr: &'static str,
 }
 
 /// Runs the registration ceremony and stores the credential. Blocks (a USB key waits for a
@@ -101,8 +103,12 @@ pub fn enroll(options: &EnrollOptions) -> Result<Enrolled, Error> {
     if let Some(owner) = users.credential_owner(registered.key.cred_id()) {
         return Err(Error::CredentialTaken { owner: owner.name.clone() });
     }
-    let credential =
-        StoredCredential { label: registered.label, added_at: real_unix_now(), key: registered.key };
+    let credential = StoredCredential {
+        label: registered.label,
+        added_at: real_unix_now(),
+        key: registered.key,
+        amr: Some(registered.amr.to_owned()),
+    };
     let new_account = users.by_name(&name).is_none();
     if new_account {
         users.insert(new_user(sub, name.clone(), Vec::new()));
@@ -158,7 +164,7 @@ fn register_usb(ceremony: &Ceremony<'_>) -> Result<Registered, Error> {
         .webauthn
         .finish_securitykey_registration(&response, &state)
         .map_err(|e| Error::Registration(e.to_string()))?;
-    Ok(Registered { key, label: "USB security key".to_owned() })
+    Ok(Registered { key, label: "USB security key".to_owned(), amr: crate::users::AMR_HARDWARE_KEY })
 }
 
 #[cfg(not(feature = "usb"))]

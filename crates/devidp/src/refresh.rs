@@ -38,6 +38,10 @@ pub(crate) struct RefreshRecord {
     /// `auth_code::grant_id`), so replaying the code can revoke it. Rotation keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) grant: Option<String>,
+    /// How the person signed in at the key tap (RFC 8176), repeated in every token of the
+    /// family: a refresh proves nothing new.
+    #[serde(default)]
+    pub(crate) amr: Vec<String>,
 }
 
 /// The outcome of presenting a refresh token.
@@ -124,6 +128,7 @@ mod tests {
             authenticated_at: 0,
             expires_at,
             grant: None,
+            amr: vec!["swk".into()],
         }
     }
 

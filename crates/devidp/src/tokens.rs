@@ -20,6 +20,9 @@ pub(crate) struct TokenGrant<'a> {
     pub(crate) scope: &'a str,
     /// The `/authorize` request's nonce, echoed in the ID token (OIDC Core 3.1.2.1).
     pub(crate) nonce: Option<&'a str>,
+    /// How the person signed in (RFC 8176): `hwk` for a USB security key, `swk` for a software
+    /// key; carried unchanged through refreshes.
+    pub(crate) amr: &'a [String],
 }
 
 /// Signed tokens ready for a token response.
@@ -29,7 +32,8 @@ pub(crate) struct MintedTokens {
     pub(crate) expires_in: u64,
 }
 
-/// Claims of the access token (RFC 9068 shape plus the identity claims Tapgate maps to roles).
+/// Claims of the access token (RFC 9068 shape plus the identity claims Tapgate maps to roles,
+/// and the policy claims a verifier checks: `amr`, `azp`/`client_id`, `email_verified`).
 #[derive(Serialize)]
 struct AccessClaims<'a> {
     iss: &'a str,
@@ -37,7 +41,12 @@ struct AccessClaims<'a> {
     sub: String,
     preferred_username: &'a str,
     email: &'a str,
+    /// The user name is the address an admin enrolled: the dev IdP vouches for it.
+    email_verified: bool,
     groups: &'a [String],
+    amr: &'a [String],
+    /// OIDC Core §2 `azp`, as Auth0 and Okta also put in access tokens.
+    azp: &'a str,
     iat: i64,
     nbf: i64,
     exp: i64,
@@ -58,7 +67,9 @@ struct IdClaims<'a> {
     sub: String,
     preferred_username: &'a str,
     email: &'a str,
+    email_verified: bool,
     groups: &'a [String],
+    amr: &'a [String],
     iat: i64,
     exp: i64,
 }
@@ -82,7 +93,10 @@ pub(crate) fn mint(
         sub: user.sub.to_string(),
         preferred_username: user.preferred_username(),
         email: &user.name,
+        email_verified: true,
         groups: &user.groups,
+        amr: grant.amr,
+        azp: grant.client_id,
         iat,
         nbf: iat,
         exp,
@@ -98,7 +112,9 @@ pub(crate) fn mint(
         sub: user.sub.to_string(),
         preferred_username: user.preferred_username(),
         email: &user.name,
+        email_verified: true,
         groups: &user.groups,
+        amr: grant.amr,
         iat,
         exp,
     };

@@ -38,6 +38,26 @@ pub(crate) struct StoredCredential {
     pub(crate) added_at: i64,
     /// The webauthn-rs credential: public key, counter, attestation.
     pub(crate) key: SecurityKey,
+    /// The RFC 8176 method a sign-in with it proves: `hwk` for a USB security key, `swk` for a
+    /// software key. Absent in files written before it existed: then read from `label`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) amr: Option<String>,
+}
+
+/// RFC 8176 `hwk`: proof of possession of a hardware-secured key.
+pub(crate) const AMR_HARDWARE_KEY: &str = "hwk";
+/// RFC 8176 `swk`: proof of possession of a software-secured key.
+pub(crate) const AMR_SOFTWARE_KEY: &str = "swk";
+
+impl StoredCredential {
+    /// The `amr` value of a sign-in with this key.
+    pub(crate) fn method(&self) -> &str {
+        match &self.amr {
+            Some(amr) => amr,
+            None if self.label.starts_with("soft key") => AMR_SOFTWARE_KEY,
+            None => AMR_HARDWARE_KEY,
+        }
+    }
 }
 
 impl User {
@@ -52,6 +72,15 @@ impl User {
     /// The keys webauthn-rs should accept for this user.
     pub(crate) fn security_keys(&self) -> Vec<SecurityKey> {
         self.credentials.iter().map(|c| c.key.clone()).collect()
+    }
+
+    /// The `amr` claim of a sign-in with the key `credential_id` (empty for a key not theirs).
+    pub(crate) fn amr_for(&self, credential_id: &[u8]) -> Vec<String> {
+        self.credentials
+            .iter()
+            .filter(|c| c.key.cred_id().as_slice() == credential_id)
+            .map(|c| c.method().to_owned())
+            .collect()
     }
 
     /// Whether the credential id is one of this user's keys.

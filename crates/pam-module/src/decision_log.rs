@@ -1,7 +1,11 @@
-//! Where a login's lines go: the verifier's decision line (its stderr) and the module's own notes.
-//! With `log=FILE` they are appended to FILE, the verifier's line after a time prefix; without
-//! it (or when FILE cannot be opened) they go to the backend's stderr, which is the PostgreSQL
-//! server log.
+//! Where a login's lines go: the verifier's decision (its stderr: a text line and a JSON line
+//! with the backend's pid, the client's address, subject, `jti`, amr and client) and the
+//! module's own notes. With `log=FILE` they are appended to FILE, the verifier's text line after a
+//! time prefix; without it (or when FILE cannot be opened) they go to the backend's stderr, which
+//! is the PostgreSQL server log.
+//!
+//! When the module itself decides (the verifier could not run, was killed at the timeout, or
+//! died of a signal) it writes the JSON line, so every login has one.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -51,6 +55,22 @@ impl DecisionLog {
             None => eprintln!("{line}"),
         }
     }
+}
+
+/// The JSON line of a refusal the module made without the verifier's answer. The module runs
+/// inside the backend (PAM is called in the backend process), so its pid is the backend's.
+pub fn module_refusal_json(role: &[u8], rhost: Option<&[u8]>, reason: &str) -> String {
+    serde_json::json!({
+        "time": humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        "program": "pam_tapgate",
+        "decision": "denied",
+        "role": String::from_utf8_lossy(role),
+        "identity": null,
+        "backend_pid": std::process::id(),
+        "client_addr": rhost.map(String::from_utf8_lossy),
+        "reason": reason,
+    })
+    .to_string()
 }
 
 fn open_log(path: &Path) -> std::io::Result<File> {

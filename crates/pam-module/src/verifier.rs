@@ -8,6 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::decision_log::module_refusal_json;
 use crate::{DecisionLog, ModuleArgs};
 
 /// What the PAM handle told us about this login.
@@ -61,12 +62,14 @@ pub fn run_verifier(module: &ModuleArgs, request: &PamRequest) -> Decision {
     }
     command.stderr(log.verifier_stderr());
 
+    let refuse = |log: &mut DecisionLog, reason: String| {
+        log.note(&format!("pam_tapgate[{}]: {reason}", std::process::id()));
+        log.note(&module_refusal_json(&request.user, request.rhost.as_deref(), &reason));
+        Decision::Refused
+    };
     let mut child = match command.spawn() {
         Ok(child) => child,
-        Err(e) => {
-            log.note(&format!("pam_tapgate: cannot run {}: {e}", module.command.display()));
-            return Decision::Refused;
-        }
+        Err(e) => return refuse(&mut log, format!("cannot run {}: {e}", module.command.display())),
     };
     if let Some(mut stdin) = child.stdin.take() {
         // A verifier that exits without reading makes this fail; its exit status still decides.
@@ -74,20 +77,16 @@ pub fn run_verifier(module: &ModuleArgs, request: &PamRequest) -> Decision {
     }
     match wait(&mut child, module.timeout) {
         Some(status) if status.success() => Decision::Allowed,
-        Some(status) => {
-            if status.code().is_none() {
-                log.note(&format!("pam_tapgate: the verifier ended with {status}"));
-            }
-            Decision::Refused
-        }
+        // The verifier wrote its own lines for an exit it chose.
+        Some(status) if status.code().is_some() => Decision::Refused,
+        Some(status) => refuse(&mut log, format!("the verifier ended with {status}")),
         None => {
             let _ = child.kill();
             let _ = child.wait();
-            log.note(&format!(
-                "pam_tapgate: the verifier gave no answer within {} s; killed",
-                module.timeout.as_secs()
-            ));
-            Decision::Refused
+            refuse(
+                &mut log,
+                format!("the verifier gave no answer within {} s; killed", module.timeout.as_secs()),
+            )
         }
     }
 }
@@ -178,6 +177,14 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(10));
         let text = std::fs::read_to_string(&log).expect("log");
         assert!(text.contains("no answer within 1 s; killed"), "{text}");
+        // The module's own decision, as JSON, with the backend's pid (ours here) and the client.
+        let json = text.lines().find(|l| l.starts_with('{')).expect("a JSON line");
+        let json: serde_json::Value = serde_json::from_str(json).expect("json");
+        assert_eq!(json["program"], "pam_tapgate");
+        assert_eq!(json["decision"], "denied");
+        assert_eq!(json["backend_pid"], std::process::id());
+        assert_eq!(json["client_addr"], "127.0.0.1");
+        assert_eq!(json["role"], "app_rw");
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub enum ValidatorError {
     )]
     NoConfig { default: PathBuf, tried: Vec<PathBuf> },
 
+    /// A configuration file in the data directory that the module must not believe.
+    #[error("configuration not trusted: {reason}")]
+    Untrusted { reason: String },
+
     /// The configuration exists but cannot be read or is invalid.
     #[error("{0}")]
     Config(#[from] tapgate_verify::VerifyError),

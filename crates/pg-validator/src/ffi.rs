@@ -18,7 +18,7 @@
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::server_log::write_line;
+use crate::server_log::{write_decision, write_line};
 use crate::{ConfigLocation, Outcome, Validator, ValidatorError};
 
 /// `PG_OAUTH_VALIDATOR_MAGIC` (src/include/libpq/oauth.h, PostgreSQL 18).
@@ -213,7 +213,7 @@ unsafe extern "C" fn validate(
     let outcome = caught.unwrap_or_else(|panic| Err(ValidatorError::Panic(panic_message(&panic))));
     match outcome {
         Ok(outcome) => {
-            write_line("LOG", &outcome.line);
+            write_decision(&outcome.line, &outcome.json);
             true
         }
         Err(error) => {
@@ -285,8 +285,12 @@ mod tests {
     #[test]
     fn an_identity_is_copied_with_its_nul_and_a_refusal_sets_none() {
         let mut result = ValidatorModuleResult { authorized: false, authn_id: std::ptr::null_mut() };
-        let allowed =
-            Outcome { authorized: true, authn_id: Some("alice@example.com".into()), line: String::new() };
+        let allowed = Outcome {
+            authorized: true,
+            authn_id: Some("alice@example.com".into()),
+            line: String::new(),
+            json: String::new(),
+        };
         // SAFETY: the test palloc needs no backend.
         unsafe { fill(&mut result, &allowed) };
         assert!(result.authorized);
@@ -294,7 +298,7 @@ mod tests {
         let copied = unsafe { CStr::from_ptr(result.authn_id) };
         assert_eq!(copied.to_str().ok(), Some("alice@example.com"));
 
-        let refused = Outcome { authorized: false, authn_id: None, line: String::new() };
+        let refused = Outcome { authorized: false, authn_id: None, line: String::new(), json: String::new() };
         // SAFETY: as above.
         unsafe { fill(&mut result, &refused) };
         assert!(!result.authorized && result.authn_id.is_null());

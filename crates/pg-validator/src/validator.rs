@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use tapgate_verify::{Decision, Verifier, VerifyConfig};
+use tapgate_verify::{Decision, DecisionContext, FileTrust, Verifier, VerifyConfig};
 
 use crate::{ConfigLocation, ValidatorError};
 
@@ -20,7 +20,13 @@ pub struct Outcome {
     pub authn_id: Option<String>,
     /// The decision line for the server log (never contains the token).
     pub line: String,
+    /// The same decision as one JSON line, with this backend's pid (`%p` in
+    /// `log_line_prefix`), subject, token id, amr and client.
+    pub json: String,
 }
+
+/// The program name in the JSON line.
+const PROGRAM: &str = "tapgate-pg-validator";
 
 /// The configuration file's identity at load time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +76,7 @@ impl Validator {
         let loaded = match self.loaded.take() {
             Some(loaded) if loaded.path == path && Some(loaded.stamp) == stamp => loaded,
             _ => {
-                let config = VerifyConfig::load(&path)?;
+                let config = VerifyConfig::load(&path, &FileTrust::for_this_process())?;
                 let stamp = stamp.unwrap_or(Stamp { modified: None, len: 0 });
                 Loaded { path, stamp, verifier: Verifier::new(config) }
             }
@@ -86,8 +92,17 @@ fn stamp(path: &std::path::Path) -> Option<Stamp> {
 
 fn outcome(decision: Decision) -> Outcome {
     let line = decision.to_string();
+    // The module runs inside the backend, so its pid is the backend's. The client's address is
+    // not in the validator ABI: PostgreSQL logs it with the same pid (`%h`, log_connections).
+    let context = DecisionContext {
+        program: PROGRAM,
+        backend_pid: Some(std::process::id()),
+        client_addr: None,
+        at: SystemTime::now(),
+    };
+    let json = decision.to_json_line(&context);
     let authn_id = if decision.allowed { decision.identity } else { None };
-    Outcome { authorized: decision.allowed && authn_id.is_some(), authn_id, line }
+    Outcome { authorized: decision.allowed && authn_id.is_some(), authn_id, line, json }
 }
 
 #[cfg(test)]
@@ -113,6 +128,10 @@ mod tests {
         assert_eq!(outcome.authn_id, None);
         assert!(outcome.line.starts_with("denied (unverified token) as app_rw: "), "{}", outcome.line);
         assert!(!outcome.line.contains(token), "{}", outcome.line);
+        assert!(!outcome.json.contains(token), "{}", outcome.json);
+        let json: serde_json::Value = serde_json::from_str(&outcome.json).expect("json");
+        assert_eq!(json["backend_pid"], std::process::id());
+        assert_eq!(json["decision"], "denied");
 
         let outcome = validator.validate(&[0xff, 0xfe], b"app_rw").expect("no internal error");
         assert!(!outcome.authorized);

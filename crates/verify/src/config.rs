@@ -10,7 +10,9 @@ use tapgate_config::toml_place::{line_of, place_error};
 use url::Url;
 
 use crate::VerifyError;
+use crate::file_trust::FileTrust;
 use crate::raw::RawVerifyConfig;
+use crate::token_policy::TokenPolicy;
 
 /// Where the binary looks without `--config`.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/tapgate/verify.toml";
@@ -23,6 +25,19 @@ pub const DEFAULT_LEEWAY_SECONDS: u64 = 30;
 pub const MAX_LEEWAY_SECONDS: u64 = 300;
 /// The claim naming the person without `identity_claim`.
 pub const DEFAULT_IDENTITY_CLAIM: &str = "email";
+/// `require_amr` when a file with policy keys leaves it out: a hardware key (RFC 8176 `hwk`).
+pub const DEFAULT_REQUIRE_AMR: &str = "hwk";
+/// `max_token_lifetime` when a file with policy keys leaves it out.
+pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// Longer-lived access tokens are bearer credentials nobody should accept.
+pub const MAX_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// `fetch_timeout` when unset.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// A fetch may take at most this long: well below PostgreSQL's `authentication_timeout` (60 s
+/// by default) and pam_tapgate.so's `timeout=` (20 s by default).
+pub const MAX_FETCH_TIMEOUT: Duration = Duration::from_secs(15);
+/// The keys whose presence makes a file a "new" one, checked with fail-closed defaults.
+pub const POLICY_KEYS: [&str; 4] = ["require_amr", "allowed_clients", "max_token_lifetime", "require_typ"];
 
 /// A loaded, validated `verify.toml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,11 +58,22 @@ pub struct VerifyConfig {
     pub jwks_cache: PathBuf,
     /// Role -> groups allowed to log in as it.
     pub roles: BTreeMap<String, Vec<String>>,
+    /// How the token must have been obtained (amr, client, lifetime, typ, email_verified).
+    pub policy: TokenPolicy,
+    /// Whether the file predates the policy keys (sets none of [`POLICY_KEYS`]): it keeps
+    /// working with the policy checks off, and every decision carries a warning saying so.
+    pub legacy_policy: bool,
+    /// Total deadline of one JWKS fetch.
+    pub fetch_timeout: Duration,
 }
 
 impl VerifyConfig {
-    /// Reads and validates the file at `path`.
-    pub fn load(path: &Path) -> Result<VerifyConfig, VerifyError> {
+    /// Reads and validates the file at `path`, which (like its `ca_file`) must be owned by a
+    /// user `trust` accepts and not writable by group or others.
+    pub fn load(path: &Path, trust: &FileTrust) -> Result<VerifyConfig, VerifyError> {
+        if let Some(reason) = trust.refusal(path) {
+            return Err(VerifyError::ConfigNotTrusted { reason });
+        }
         let text = std::fs::read_to_string(path).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 VerifyError::ConfigNotFound { path: path.to_path_buf() }
@@ -55,7 +81,40 @@ impl VerifyConfig {
                 VerifyError::ConfigRead { path: path.to_path_buf(), source }
             }
         })?;
-        VerifyConfig::parse(path, &text)
+        let config = VerifyConfig::parse(path, &text)?;
+        if let Some(reason) = config.ca_file.as_deref().and_then(|ca| trust.refusal(ca)) {
+            return Err(VerifyError::ConfigNotTrusted { reason: format!("ca_file: {reason}") });
+        }
+        Ok(config)
+    }
+
+    /// What this configuration does not check, one line each, for `--check` and `refresh`.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings: Vec<String> = self
+            .policy
+            .unchecked(&self.identity_claim)
+            .into_iter()
+            .map(|what| format!("not checked: {what}"))
+            .collect();
+        if self.legacy_policy {
+            warnings.push(format!(
+                "{} sets none of {}: a legacy configuration, accepted with these checks off; add them (docs/server-setup.md)",
+                self.path.display(),
+                POLICY_KEYS.join(", ")
+            ));
+        }
+        warnings
+    }
+
+    /// The one warning each decision of a configuration with checks off carries, so the log
+    /// shows it until the file is fixed.
+    pub fn decision_warning(&self) -> Option<String> {
+        let off = self.policy.unchecked(&self.identity_claim);
+        if off.is_empty() {
+            return None;
+        }
+        let kind = if self.legacy_policy { "legacy configuration" } else { "configuration" };
+        Some(format!("{kind} {} does not check: {}", self.path.display(), off.join("; ")))
     }
 
     /// Validates `text`, the contents of the file at `path` (relative paths in it are relative
@@ -122,6 +181,17 @@ impl Checker<'_> {
         };
 
         let roles = self.roles(&raw)?;
+        let legacy_policy = raw.require_amr.is_none()
+            && raw.allowed_clients.is_none()
+            && raw.max_token_lifetime.is_none()
+            && raw.require_typ.is_none();
+        let policy = if legacy_policy { TokenPolicy::default() } else { self.policy(&raw, &identity_claim)? };
+        let fetch_timeout = match &raw.fetch_timeout {
+            None => DEFAULT_FETCH_TIMEOUT,
+            Some(value) => {
+                self.duration(value, "fetch_timeout", Duration::from_millis(100), MAX_FETCH_TIMEOUT)?
+            }
+        };
 
         Ok(VerifyConfig {
             path: self.path.to_path_buf(),
@@ -132,7 +202,91 @@ impl Checker<'_> {
             ca_file,
             jwks_cache,
             roles,
+            policy,
+            legacy_policy,
+            fetch_timeout,
         })
+    }
+
+    /// The policy of a file that sets at least one policy key: what it leaves out fails closed.
+    fn policy(&self, raw: &RawVerifyConfig, identity_claim: &str) -> Result<TokenPolicy, VerifyError> {
+        let require_amr = match &raw.require_amr {
+            None => Some(vec![DEFAULT_REQUIRE_AMR.to_string()]),
+            Some(list) => self.exact_list(list, "require_amr")?,
+        };
+        let allowed_clients = match &raw.allowed_clients {
+            None => {
+                return Err(self.invalid(
+                    self.text.len(),
+                    "allowed_clients",
+                    "missing: list the client ids (azp / client_id) of Tapgate at your IdP, e.g. allowed_clients = [\"tapgate\"], or [] to accept any client",
+                ));
+            }
+            Some(list) => self.exact_list(list, "allowed_clients")?,
+        };
+        let max_token_lifetime = match &raw.max_token_lifetime {
+            None => DEFAULT_MAX_TOKEN_LIFETIME,
+            Some(value) => {
+                self.duration(value, "max_token_lifetime", Duration::from_secs(60), MAX_MAX_TOKEN_LIFETIME)?
+            }
+        };
+        let require_typ = match &raw.require_typ {
+            None => None,
+            Some(value) => Some(self.non_empty(value, "require_typ")?),
+        };
+        Ok(TokenPolicy {
+            require_amr,
+            allowed_clients,
+            max_token_lifetime: Some(max_token_lifetime),
+            require_typ,
+            require_email_verified: identity_claim == "email",
+        })
+    }
+
+    /// A list compared exactly against claims: `[]` is `None` (the check is off), and a value
+    /// with surrounding whitespace is refused rather than trimmed (it could never match).
+    fn exact_list(&self, list: &Spanned<Vec<String>>, key: &str) -> Result<Option<Vec<String>>, VerifyError> {
+        let mut values: Vec<String> = Vec::new();
+        for value in list.get_ref() {
+            if value.is_empty() || value.trim() != value {
+                return Err(self.invalid(
+                    list.span().start,
+                    key,
+                    format!("{value:?}: values are compared exactly; remove surrounding spaces"),
+                ));
+            }
+            if !values.contains(value) {
+                values.push(value.clone());
+            }
+        }
+        Ok((!values.is_empty()).then_some(values))
+    }
+
+    /// A humantime duration (`"5s"`, `"1h"`) between `min` and `max`.
+    fn duration(
+        &self,
+        value: &Spanned<String>,
+        key: &str,
+        min: Duration,
+        max: Duration,
+    ) -> Result<Duration, VerifyError> {
+        let at = value.span().start;
+        let text = value.get_ref().trim();
+        let duration = humantime::parse_duration(text).map_err(|e| {
+            self.invalid(at, key, format!("`{text}` is not a duration like \"5s\" or \"1h\": {e}"))
+        })?;
+        if duration < min || duration > max {
+            return Err(self.invalid(
+                at,
+                key,
+                format!(
+                    "{text} is out of range: use {} to {}",
+                    humantime::format_duration(min),
+                    humantime::format_duration(max)
+                ),
+            ));
+        }
+        Ok(duration)
     }
 
     fn issuer(&self, value: &Spanned<String>) -> Result<String, VerifyError> {
@@ -180,9 +334,18 @@ impl Checker<'_> {
             }
             let mut list = Vec::new();
             for group in groups.get_ref() {
-                let group = group.trim();
-                if group.is_empty() {
+                let group = group.as_str();
+                if group.trim().is_empty() {
                     return Err(self.invalid(groups.span().start, &key, "a group name cannot be empty"));
+                }
+                // Groups compare exactly with the token's; a trimmed copy here would let
+                // `"dba "` in the file mean `dba`, and nothing else would ever match it.
+                if group.trim() != group {
+                    return Err(self.invalid(
+                        groups.span().start,
+                        &key,
+                        format!("group {group:?} has surrounding spaces: names are compared exactly"),
+                    ));
                 }
                 if !list.iter().any(|g| g == group) {
                     list.push(group.to_string());
@@ -338,7 +501,108 @@ app_ro = ["analysts"]
 
     #[test]
     fn a_missing_file_says_how_to_fix_it() {
-        let err = VerifyConfig::load(Path::new("/nonexistent/verify.toml")).expect_err("absent").to_string();
+        let err = VerifyConfig::load(Path::new("/nonexistent/verify.toml"), &FileTrust::for_this_process())
+            .expect_err("absent")
+            .to_string();
         assert!(err.contains("no configuration at /nonexistent/verify.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_legacy_file_keeps_working_and_names_what_it_does_not_check() {
+        let config = load(GOOD).expect("valid");
+        assert!(config.legacy_policy);
+        assert_eq!(config.policy, TokenPolicy::default());
+        let warnings = config.warnings().join("\n");
+        for what in ["amr", "allowed_clients", "max_token_lifetime", "email_verified", "legacy configuration"]
+        {
+            assert!(warnings.contains(what), "{what}: {warnings}");
+        }
+        let line = config.decision_warning().expect("one line");
+        assert!(line.starts_with("legacy configuration /etc/tapgate/verify.toml does not check: "), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn a_file_with_policy_keys_fails_closed_on_what_it_leaves_out() {
+        let text = format!("allowed_clients = [\"tapgate\"]\n{GOOD}");
+        let config = load(&text).expect("valid");
+        assert!(!config.legacy_policy);
+        assert_eq!(config.policy.require_amr, Some(vec!["hwk".to_string()]));
+        assert_eq!(config.policy.allowed_clients, Some(vec!["tapgate".to_string()]));
+        assert_eq!(config.policy.max_token_lifetime, Some(Duration::from_secs(3600)));
+        assert_eq!(config.policy.require_typ, None);
+        assert!(config.policy.require_email_verified, "identity_claim is email");
+        assert_eq!(config.decision_warning(), None);
+        assert!(config.warnings().is_empty(), "{:?}", config.warnings());
+
+        // Any policy key without allowed_clients: refused, not defaulted to "anyone".
+        let err = load(&format!("require_amr = [\"hwk\"]\n{GOOD}")).expect_err("no clients").to_string();
+        assert!(err.contains("allowed_clients: missing"), "{err}");
+    }
+
+    #[test]
+    fn the_policy_keys_are_read_and_checked() {
+        let text = format!(
+            "require_amr = [\"hwk\", \"swk\"]\nallowed_clients = [\"tapgate\", \"tapgate-ci\"]\n\
+             max_token_lifetime = \"30m\"\nrequire_typ = \"at+jwt\"\nfetch_timeout = \"2s\"\nidentity_claim = \"sub\"\n{GOOD}"
+        );
+        let config = load(&text).expect("valid");
+        assert_eq!(config.policy.require_amr, Some(vec!["hwk".into(), "swk".into()]));
+        assert_eq!(config.policy.max_token_lifetime, Some(Duration::from_secs(1800)));
+        assert_eq!(config.policy.require_typ.as_deref(), Some("at+jwt"));
+        assert!(!config.policy.require_email_verified, "identity_claim is sub");
+        assert_eq!(config.fetch_timeout, Duration::from_secs(2));
+
+        // [] turns a check off, on purpose, and it is said.
+        let off = load(&format!("require_amr = []\nallowed_clients = [\"tapgate\"]\n{GOOD}")).expect("valid");
+        assert_eq!(off.policy.require_amr, None);
+        assert!(off.decision_warning().expect("warned").contains("amr"));
+
+        for (bad, expected) in [
+            ("max_token_lifetime = \"2d\"", "max_token_lifetime: 2d is out of range"),
+            ("max_token_lifetime = \"soon\"", "is not a duration"),
+            ("fetch_timeout = \"60s\"", "fetch_timeout: 60s is out of range"),
+            ("require_amr = [\"hwk \"]", "require_amr: \"hwk \": values are compared exactly"),
+        ] {
+            let err =
+                load(&format!("allowed_clients = [\"tapgate\"]\n{bad}\n{GOOD}")).expect_err(bad).to_string();
+            assert!(err.contains(expected), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_group_with_surrounding_spaces_is_refused_not_trimmed() {
+        let err = load(&GOOD.replace("\"analysts\"", "\"analysts \"")).expect_err("spaces").to_string();
+        assert!(err.contains("roles.app_ro: group \"analysts \" has surrounding spaces"), "{err}");
+    }
+
+    #[test]
+    fn a_configuration_others_can_write_or_own_is_refused_naming_file_owner_and_mode() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("verify.toml");
+        std::fs::write(&path, GOOD).expect("write");
+        let trust = FileTrust::for_this_process();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        VerifyConfig::load(&path, &trust).expect("0640 of our own is fine");
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        let err = VerifyConfig::load(&path, &trust).expect_err("world writable").to_string();
+        assert!(err.starts_with("configuration not trusted: "), "{err}");
+        assert!(err.contains(&path.display().to_string()) && err.contains("mode 0666"), "{err}");
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let owner = std::fs::metadata(&path).expect("meta").uid();
+        let stranger = FileTrust::owners(vec![owner.wrapping_add(4242)]);
+        let err = VerifyConfig::load(&path, &stranger).expect_err("owner").to_string();
+        assert!(err.contains(&format!("owned by uid {owner}")), "{err}");
+
+        // A ca_file others may write would let them add a CA for the JWKS fetch.
+        std::fs::write(dir.path().join("ca.pem"), "-----BEGIN CERTIFICATE-----\n").expect("write");
+        std::fs::set_permissions(dir.path().join("ca.pem"), std::fs::Permissions::from_mode(0o666))
+            .expect("chmod");
+        std::fs::write(&path, format!("ca_file = \"ca.pem\"\n{GOOD}")).expect("write");
+        let err = VerifyConfig::load(&path, &trust).expect_err("ca_file").to_string();
+        assert!(err.contains("ca_file: ") && err.contains("ca.pem"), "{err}");
     }
 }

@@ -10,6 +10,11 @@ pub enum VerifyError {
     #[error("no configuration at {}: create it (see docs/server-setup.md) or pass --config PATH", path.display())]
     ConfigNotFound { path: PathBuf },
 
+    /// The configuration (or the data-directory file the validator module would read) is owned
+    /// by someone the verifier does not trust, or writable by group or others.
+    #[error("configuration not trusted: {reason}")]
+    ConfigNotTrusted { reason: String },
+
     /// The configuration file exists but cannot be read.
     #[error("cannot read configuration {}: {source}", path.display())]
     ConfigRead {
@@ -72,6 +77,38 @@ pub enum VerifyError {
     #[error("the token has no usable {claim} claim")]
     MissingClaim { identity: Option<String>, claim: String },
 
+    /// `require_typ` is set and the header's `typ` differs.
+    #[error(
+        "token type {found} is not the required {expected} (require_typ): an ID token is not an access token"
+    )]
+    WrongType { identity: Option<String>, found: String, expected: String },
+
+    /// `require_amr` is set and none of its methods is in the token's `amr`.
+    #[error(
+        "the token's amr [{}] has none of the required sign-in methods [{}] (require_amr): sign in with a security key",
+        found.join(", "),
+        required.join(", ")
+    )]
+    AmrNotAccepted { identity: Option<String>, found: Vec<String>, required: Vec<String> },
+
+    /// `allowed_clients` is set and `azp`/`client_id` names another client, or none.
+    #[error(
+        "{}, not one of allowed_clients [{}]",
+        found.as_ref().map_or("the token names no client (azp or client_id)".to_string(), |c| format!("the token was issued to client {c}")),
+        allowed.join(", ")
+    )]
+    ClientNotAllowed { identity: Option<String>, found: Option<String>, allowed: Vec<String> },
+
+    /// `exp - iat` is more than `max_token_lifetime`.
+    #[error("the token lives {lifetime} s (exp - iat), more than max_token_lifetime {max} s")]
+    LifetimeTooLong { identity: Option<String>, lifetime: i64, max: u64 },
+
+    /// The person is named by `email` and the IdP did not say it verified the address.
+    #[error(
+        "email_verified is {found}: the IdP did not verify the address, so it cannot name the person (identity_claim = \"email\")"
+    )]
+    EmailNotVerified { identity: Option<String>, found: String },
+
     /// The JWKS could not be fetched and no usable cached copy exists.
     #[error("cannot get the IdP's signing keys from {issuer}: {reason}")]
     JwksUnavailable { issuer: String, reason: String },
@@ -85,7 +122,12 @@ impl VerifyError {
             | VerifyError::NotYetValid { identity, .. }
             | VerifyError::WrongIssuer { identity, .. }
             | VerifyError::WrongAudience { identity, .. }
-            | VerifyError::MissingClaim { identity, .. } => identity.as_deref(),
+            | VerifyError::MissingClaim { identity, .. }
+            | VerifyError::WrongType { identity, .. }
+            | VerifyError::AmrNotAccepted { identity, .. }
+            | VerifyError::ClientNotAllowed { identity, .. }
+            | VerifyError::LifetimeTooLong { identity, .. }
+            | VerifyError::EmailNotVerified { identity, .. } => identity.as_deref(),
             _ => None,
         }
     }
@@ -97,6 +139,7 @@ impl VerifyError {
             VerifyError::ConfigNotFound { .. }
                 | VerifyError::ConfigRead { .. }
                 | VerifyError::ConfigInvalid { .. }
+                | VerifyError::ConfigNotTrusted { .. }
         )
     }
 }

@@ -1,5 +1,7 @@
 //! Fetching the IdP's JWKS: OpenID Connect Discovery 1.0 §4 for `jwks_uri`, then the JWK Set, over
-//! HTTPS with the system roots plus `ca_file`, within one short deadline.
+//! HTTPS with the system roots plus `ca_file`, within one deadline the caller sets (`fetch_timeout`,
+//! 5 s by default) that covers everything: DNS, connect, TLS and both requests. A login waits
+//! for it, and an IdP that accepts connections and never answers must cost no more than that.
 //!
 //! ureq (blocking, rustls + ring) rather than reqwest: this code runs in a short-lived PAM helper
 //! today and inside a PostgreSQL backend (the validator module) later, where an async runtime of
@@ -16,17 +18,16 @@ use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use crate::VerifyError;
 use crate::error::one_line;
 
-/// Connecting (TCP + TLS) to the IdP must not take longer than this.
+/// Connecting (TCP + TLS) to the IdP must not take longer than this (nor than what is left of
+/// the fetch's deadline).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Discovery and the JWKS together must not take longer than this: a login waits for it.
-pub const FETCH_DEADLINE: Duration = Duration::from_secs(5);
 /// Discovery documents and key sets are small; anything bigger is not one.
 const MAX_BODY_BYTES: u64 = 512 * 1024;
 
 /// Where JWK Sets come from. The HTTPS implementation is [`HttpsJwks`]; tests count fetches.
 pub trait JwksSource {
-    /// The current JWK Set document of the issuer.
-    fn fetch(&self) -> Result<Value, VerifyError>;
+    /// The current JWK Set document of the issuer, or an error once `deadline` has passed.
+    fn fetch(&self, deadline: Instant) -> Result<Value, VerifyError>;
 }
 
 /// Discovery + JWKS over HTTPS.
@@ -48,7 +49,8 @@ impl HttpsJwks {
         VerifyError::JwksUnavailable { issuer: self.issuer.clone(), reason: reason.into() }
     }
 
-    fn agent(&self) -> Result<ureq::Agent, VerifyError> {
+    fn agent(&self, deadline: Instant) -> Result<ureq::Agent, VerifyError> {
+        let left = deadline.saturating_duration_since(Instant::now());
         let roots = self.trust_roots()?;
         let tls = TlsConfig::builder().root_certs(RootCerts::Specific(Arc::new(roots))).build();
         let config = ureq::Agent::config_builder()
@@ -57,7 +59,9 @@ impl HttpsJwks {
             // No proxy from the environment: the PAM module clears it, so `--check` run from a
             // shell must not succeed through a proxy that real logins never see.
             .proxy(None)
-            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_connect(Some(CONNECT_TIMEOUT.min(left)))
+            // DNS too: ureq bounds a lookup by this on a helper thread.
+            .timeout_resolve(Some(left))
             .max_redirects(3)
             // Statuses are read and explained below rather than turned into bare errors.
             .http_status_as_error(false)
@@ -93,7 +97,7 @@ impl HttpsJwks {
     fn get_json(&self, agent: &ureq::Agent, url: &str, deadline: Instant) -> Result<Value, VerifyError> {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(self.unavailable(format!("no answer within {} s", FETCH_DEADLINE.as_secs())));
+            return Err(self.unavailable(format!("{url}: no answer before the fetch_timeout deadline")));
         }
         let mut response = agent
             .get(url)
@@ -118,9 +122,8 @@ impl HttpsJwks {
 }
 
 impl JwksSource for HttpsJwks {
-    fn fetch(&self) -> Result<Value, VerifyError> {
-        let deadline = Instant::now() + FETCH_DEADLINE;
-        let agent = self.agent()?;
+    fn fetch(&self, deadline: Instant) -> Result<Value, VerifyError> {
+        let agent = self.agent(deadline)?;
         let discovery = self.get_json(&agent, &self.discovery_url, deadline)?;
         // Discovery §4.3: the document must name exactly the issuer it was fetched for.
         let named = discovery.get("issuer").and_then(Value::as_str).unwrap_or_default();
@@ -154,7 +157,7 @@ fn describe(error: &ureq::Error) -> String {
         );
     }
     match error {
-        ureq::Error::Timeout(_) => format!("no answer within {} s", FETCH_DEADLINE.as_secs()),
+        ureq::Error::Timeout(_) => "no answer before the fetch_timeout deadline".to_string(),
         ureq::Error::HostNotFound => "host not found (DNS)".to_string(),
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             "connection refused".to_string()
@@ -259,7 +262,7 @@ mod tests {
     fn discovery_then_jwks_over_https_with_the_configured_ca() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (issuer, ca_file) = tiny_idp(dir.path(), None);
-        let jwks = source(&issuer, Some(ca_file)).fetch().expect("fetched");
+        let jwks = source(&issuer, Some(ca_file)).fetch(soon()).expect("fetched");
         assert_eq!(jwks["keys"][0]["kid"], "k1");
     }
 
@@ -267,7 +270,7 @@ mod tests {
     fn an_idp_certificate_from_an_unknown_ca_says_to_set_ca_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (issuer, _) = tiny_idp(dir.path(), None);
-        let err = source(&issuer, None).fetch().expect_err("untrusted").to_string();
+        let err = source(&issuer, None).fetch(soon()).expect_err("untrusted").to_string();
         assert!(err.contains("set ca_file"), "{err}");
     }
 
@@ -275,7 +278,7 @@ mod tests {
     fn a_discovery_document_for_another_issuer_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (issuer, ca_file) = tiny_idp(dir.path(), Some("https://evil.example"));
-        let err = source(&issuer, Some(ca_file)).fetch().expect_err("mismatch").to_string();
+        let err = source(&issuer, Some(ca_file)).fetch(soon()).expect_err("mismatch").to_string();
         assert!(err.contains("names issuer \"https://evil.example\""), "{err}");
     }
 
@@ -285,8 +288,34 @@ mod tests {
         let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
         let issuer = format!("https://127.0.0.1:{port}");
         let started = Instant::now();
-        let err = source(&issuer, None).fetch().expect_err("down").to_string();
+        let err = source(&issuer, None).fetch(soon()).expect_err("down").to_string();
         assert!(err.contains("connection refused"), "{err}");
-        assert!(started.elapsed() < FETCH_DEADLINE + Duration::from_secs(1));
+        assert!(started.elapsed() < Duration::from_secs(6));
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(5)
+    }
+
+    #[test]
+    fn an_idp_that_accepts_and_never_answers_costs_no_more_than_the_deadline() {
+        // Accepts every connection and keeps it open without a byte: the TLS handshake hangs.
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                held.push(stream);
+            }
+        });
+        let issuer = format!("https://127.0.0.1:{port}");
+        let started = Instant::now();
+        let err = source(&issuer, None)
+            .fetch(Instant::now() + Duration::from_millis(800))
+            .expect_err("hung")
+            .to_string();
+        let took = started.elapsed();
+        assert!(err.contains("no answer before the fetch_timeout deadline"), "{err}");
+        assert!(took < Duration::from_millis(2000), "took {took:?}");
     }
 }

@@ -9,13 +9,19 @@
 //!    most one request per interval.
 //! 3. When a fetch fails or is rate limited, a cached key younger than
 //!    [`CacheTiming::max_stale`] still verifies, so a short IdP outage does not lock everyone out.
+//!
+//! Nothing here waits without a deadline ([`CacheTiming::fetch_timeout`], 5 s by default): the
+//! lock is only tried, and when another process holds it a usable cached key answers at once
+//! (a login does not wait for someone else's fetch it does not need); without one, the wait
+//! and the fetch share the deadline. Cache times later than now (a clock that jumped back, or a
+//! planted file) are clamped to now and written back, so they cannot hold off refetches.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::Jwk;
 
 use crate::VerifyError;
-use crate::cache::{CachedJwks, JwksCacheFile};
+use crate::cache::{CachedJwks, JwksCacheFile, LockAttempt};
 use crate::fetch::JwksSource;
 use crate::jwks::PublicKeys;
 
@@ -28,6 +34,8 @@ pub struct CacheTiming {
     pub min_refetch_interval: Duration,
     /// Keys older than this are not used even when the IdP cannot be reached.
     pub max_stale: Duration,
+    /// The most one login spends on keys it has to fetch: waiting for the lock plus the fetch.
+    pub fetch_timeout: Duration,
 }
 
 impl Default for CacheTiming {
@@ -36,6 +44,7 @@ impl Default for CacheTiming {
             fresh_for: Duration::from_secs(3600),
             min_refetch_interval: Duration::from_secs(30),
             max_stale: Duration::from_secs(24 * 3600),
+            fetch_timeout: crate::config::DEFAULT_FETCH_TIMEOUT,
         }
     }
 }
@@ -55,25 +64,35 @@ impl<S: JwksSource> KeyStore<S> {
     }
 
     /// The key with `kid` at unix time `now`. Problems that did not stop the answer (an
-    /// unwritable cache, a failed refresh served from the cache) are pushed to `warnings`.
+    /// unwritable cache, a failed refresh served from the cache, a held lock) are pushed to
+    /// `warnings`. Returns within [`CacheTiming::fetch_timeout`] (plus a read and a write of the
+    /// cache file).
     pub fn key(&self, kid: &str, now: u64, warnings: &mut Vec<String>) -> Result<Jwk, VerifyError> {
-        if let Some(record) = self.read(warnings)
-            && self.is_fresh(&record, now)
-            && let Some(jwk) = lookup(&record, kid)
+        let deadline = Instant::now() + self.timing.fetch_timeout;
+        let first = self.read(now, warnings);
+        if let Some(record) = &first
+            && self.is_fresh(record, now)
+            && let Some(jwk) = lookup(record, kid)
         {
             return Ok(jwk);
         }
 
-        // Decide about fetching under the lock, on a fresh read: another process may have
-        // fetched while this one waited.
-        let _lock = match self.cache.lock() {
-            Ok(lock) => Some(lock),
+        // A key that may still be used answers at once when someone else holds the lock;
+        // without one, waiting for their fetch is the only hope, up to the deadline.
+        let usable_now = first.as_ref().and_then(|record| self.stale_key(record, kid, now));
+        let wait_until = if usable_now.is_some() { Instant::now() } else { deadline };
+        let _lock = match self.cache.lock_until(wait_until) {
+            Ok(LockAttempt::Taken(lock)) => Some(lock),
+            Ok(LockAttempt::Held) => return self.while_locked(kid, now, usable_now, warnings),
             Err(warning) => {
                 warnings.push(warning);
                 None
             }
         };
-        let cached = self.read(&mut Vec::new());
+
+        // Decide about fetching under the lock, on a fresh read: another process may have
+        // fetched while this one waited.
+        let cached = self.read(now, &mut Vec::new());
         if let Some(record) = &cached
             && self.is_fresh(record, now)
             && let Some(jwk) = lookup(record, kid)
@@ -89,7 +108,7 @@ impl<S: JwksSource> KeyStore<S> {
             }
         }
 
-        match self.source.fetch() {
+        match self.source.fetch(deadline) {
             Ok(jwks) => {
                 let record = CachedJwks::fetched(&self.issuer, jwks, now);
                 if let Err(warning) = self.cache.write(&record) {
@@ -120,11 +139,63 @@ impl<S: JwksSource> KeyStore<S> {
         }
     }
 
-    /// Fetches now, whatever the cache and the rate limit say (`tapgate-pam-verify --check`),
-    /// and stores the result. Returns the fetched keys.
+    /// The answer when another process holds the lock: the key usable before trying, or one a
+    /// fetch by the holder has just cached, or a refusal that names the lock file.
+    fn while_locked(
+        &self,
+        kid: &str,
+        now: u64,
+        usable_now: Option<Jwk>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Jwk, VerifyError> {
+        let lock = self.cache.lock_path();
+        if let Some(record) = self.read(now, &mut Vec::new())
+            && let Some(jwk) = self.stale_key(&record, kid, now)
+        {
+            if !self.is_fresh(&record, now) {
+                warnings.push(format!(
+                    "another process holds {}; used cached keys fetched {} s ago without refreshing them",
+                    lock.display(),
+                    age(&record, now)
+                ));
+            }
+            return Ok(jwk);
+        }
+        if let Some(jwk) = usable_now {
+            return Ok(jwk);
+        }
+        Err(VerifyError::JwksUnavailable {
+            issuer: self.issuer.clone(),
+            reason: format!(
+                "another process held {} for {} s and no cached key has kid {kid}: find the holder (fuser -v {})",
+                lock.display(),
+                self.timing.fetch_timeout.as_secs_f32(),
+                lock.display()
+            ),
+        })
+    }
+
+    /// Fetches now, whatever the cache and the rate limit say (`tapgate-pam-verify --check` and
+    /// `refresh`), and stores the result. Returns the fetched keys. Waits for the lock up to the
+    /// fetch deadline, then fetches anyway (the write is atomic; the lock only saves requests).
     pub fn refresh(&self, now: u64, warnings: &mut Vec<String>) -> Result<PublicKeys, VerifyError> {
-        let _lock = self.cache.lock().map_err(|w| warnings.push(w)).ok();
-        let jwks = self.source.fetch()?;
+        let deadline = Instant::now() + self.timing.fetch_timeout;
+        let _lock = match self.cache.lock_until(deadline) {
+            Ok(LockAttempt::Taken(lock)) => Some(lock),
+            Ok(LockAttempt::Held) => {
+                warnings.push(format!(
+                    "another process held {} until the deadline; fetched without it",
+                    self.cache.lock_path().display()
+                ));
+                None
+            }
+            Err(warning) => {
+                warnings.push(warning);
+                None
+            }
+        };
+        let deadline = Instant::now() + self.timing.fetch_timeout;
+        let jwks = self.source.fetch(deadline)?;
         let keys = PublicKeys::from_document(&jwks)
             .map_err(|reason| VerifyError::JwksUnavailable { issuer: self.issuer.clone(), reason })?;
         if let Err(warning) = self.cache.write(&CachedJwks::fetched(&self.issuer, jwks, now)) {
@@ -168,11 +239,28 @@ impl<S: JwksSource> KeyStore<S> {
         }
     }
 
-    fn read(&self, warnings: &mut Vec<String>) -> Option<CachedJwks> {
-        self.cache.read(&self.issuer).unwrap_or_else(|warning| {
+    /// The cached record, with times later than `now` clamped to `now` (and the clamped record
+    /// written back, so it ages from here instead of looking just fetched on every read).
+    fn read(&self, now: u64, warnings: &mut Vec<String>) -> Option<CachedJwks> {
+        let mut record = self.cache.read(&self.issuer).unwrap_or_else(|warning| {
             warnings.push(warning);
             None
-        })
+        })?;
+        let future = record.fetched_at.is_some_and(|at| at > now) || record.attempted_at > now;
+        if future {
+            warnings.push(format!(
+                "the JWKS cache {} had times in the future (fetched_at {:?}, attempted_at {}, now {now}); clamped to now",
+                self.cache.path().display(),
+                record.fetched_at,
+                record.attempted_at
+            ));
+            record.fetched_at = record.fetched_at.map(|at| at.min(now));
+            record.attempted_at = record.attempted_at.min(now);
+            if let Err(warning) = self.cache.write(&record) {
+                warnings.push(warning);
+            }
+        }
+        Some(record)
     }
 
     fn is_fresh(&self, record: &CachedJwks, now: u64) -> bool {
@@ -208,6 +296,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::file_trust::FileTrust;
 
     /// A JWKS source whose answer the test sets, counting fetches.
     struct FakeIdp {
@@ -222,7 +311,7 @@ mod tests {
     }
 
     impl JwksSource for &FakeIdp {
-        fn fetch(&self) -> Result<Value, VerifyError> {
+        fn fetch(&self, _deadline: Instant) -> Result<Value, VerifyError> {
             self.fetches.set(self.fetches.get() + 1);
             self.jwks
                 .borrow()
@@ -247,7 +336,7 @@ mod tests {
         KeyStore::new(
             "https://idp.test",
             idp,
-            JwksCacheFile::new(dir.path().join("jwks.json")),
+            JwksCacheFile::new(dir.path().join("jwks.json"), FileTrust::for_this_process()),
             CacheTiming::default(),
         )
     }
@@ -360,11 +449,88 @@ mod tests {
         let keys = KeyStore::new(
             "https://idp.test",
             &idp,
-            JwksCacheFile::new("/nonexistent/tapgate/jwks.json".into()),
+            JwksCacheFile::new("/nonexistent/tapgate/jwks.json".into(), FileTrust::for_this_process()),
             CacheTiming::default(),
         );
         let mut warnings = Vec::new();
         keys.key("k1", T0, &mut warnings).expect("fetched");
         assert!(warnings.iter().any(|w| w.contains("writable by the postgres user")), "{warnings:?}");
+    }
+
+    #[test]
+    fn cache_times_in_the_future_are_clamped_and_cannot_hold_off_refetches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let idp = FakeIdp::with_kids(&["k1"]);
+        let keys = store(&idp, &dir);
+        // A cache claiming a fetch ten days from now.
+        let planted = CachedJwks::fetched("https://idp.test", jwks(&["k1"]), T0 + 10 * 86_400);
+        keys.cache.write(&planted).expect("write");
+
+        let mut warnings = Vec::new();
+        keys.key("k1", T0, &mut warnings).expect("served from the cache");
+        assert!(
+            warnings.iter().any(|w| w.contains("times in the future") && w.contains("clamped")),
+            "{warnings:?}"
+        );
+        let stored = keys.cache.read("https://idp.test").expect("read").expect("record");
+        assert_eq!((stored.fetched_at, stored.attempted_at), (Some(T0), T0));
+        assert_eq!(idp.fetches.get(), 0);
+
+        // An hour on, the keys are due again, as if fetched at T0.
+        keys.key("k1", T0 + 3600, &mut Vec::new()).expect("refetched");
+        assert_eq!(idp.fetches.get(), 1);
+    }
+
+    /// Holds the cache's lock from another open file description, as another process would.
+    fn hold_lock(keys: &KeyStore<&FakeIdp>) -> std::fs::File {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(keys.cache.lock_path())
+            .expect("open");
+        file.try_lock().expect("held by the test");
+        file
+    }
+
+    #[test]
+    fn a_held_lock_does_not_delay_a_login_a_cached_key_can_serve() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let idp = FakeIdp::with_kids(&["k1"]);
+        let keys = KeyStore::new(
+            "https://idp.test",
+            &idp,
+            JwksCacheFile::new(dir.path().join("jwks.json"), FileTrust::for_this_process()),
+            CacheTiming { fetch_timeout: Duration::from_secs(3), ..CacheTiming::default() },
+        );
+        keys.key("k1", T0, &mut Vec::new()).expect("first fetch");
+        let _held = hold_lock(&keys);
+
+        // Two hours on the keys are stale and a fetch is due, but the lock is held.
+        let started = Instant::now();
+        let mut warnings = Vec::new();
+        keys.key("k1", T0 + 7200, &mut warnings).expect("stale key served");
+        assert!(started.elapsed() < Duration::from_millis(500), "waited {:?}", started.elapsed());
+        assert!(warnings.iter().any(|w| w.contains("another process holds")), "{warnings:?}");
+        assert_eq!(idp.fetches.get(), 1, "no fetch without the lock");
+    }
+
+    #[test]
+    fn a_held_lock_with_no_usable_key_fails_at_the_deadline_naming_the_lock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let idp = FakeIdp::with_kids(&["k1"]);
+        let keys = KeyStore::new(
+            "https://idp.test",
+            &idp,
+            JwksCacheFile::new(dir.path().join("jwks.json"), FileTrust::for_this_process()),
+            CacheTiming { fetch_timeout: Duration::from_millis(300), ..CacheTiming::default() },
+        );
+        let _held = hold_lock(&keys);
+        let started = Instant::now();
+        let err = keys.key("k1", T0, &mut Vec::new()).expect_err("nothing cached").to_string();
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(2), "{took:?}");
+        assert!(err.contains("another process held") && err.contains("jwks.json.lock"), "{err}");
+        assert_eq!(idp.fetches.get(), 0);
     }
 }

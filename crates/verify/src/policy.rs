@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::error::one_line;
+
 /// `[roles]`: PostgreSQL role -> IdP groups allowed to log in as it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RolePolicy {
@@ -22,8 +24,9 @@ impl RolePolicy {
         RolePolicy { roles }
     }
 
-    /// Whether someone in `groups` may log in as `role`. Group and role names compare exactly:
-    /// PostgreSQL role names and IdP group ids are both case-sensitive.
+    /// Whether someone in `groups` may log in as `role`. Group and role names compare exactly,
+    /// byte for byte, with no trimming or whitespace folding: PostgreSQL role names and IdP group
+    /// ids are both case-sensitive, and `"dba "` is another group than `dba`.
     pub fn authorize(&self, role: &str, groups: &[String]) -> Authorization {
         let Some(allowed) = self.roles.get(role) else {
             let configured: Vec<&str> = self.roles.keys().map(String::as_str).collect();
@@ -35,16 +38,28 @@ impl RolePolicy {
         if let Some(group) = groups.iter().find(|g| allowed.contains(g)) {
             return Authorization { allowed: true, reason: format!("group {group} is allowed for {role}") };
         }
+        // Quoted when a name has spaces or control characters, so `"dba "` reads as what it is.
+        let shown: Vec<String> = groups.iter().map(|g| show_group(g)).collect();
         let reason = if groups.is_empty() {
             format!("the token has no groups; {role} needs one of: {}", allowed.join(", "))
         } else {
             format!(
                 "groups [{}] are not allowed for {role} (allowed: {})",
-                groups.join(", "),
+                shown.join(", "),
                 allowed.join(", ")
             )
         };
         Authorization { allowed: false, reason }
+    }
+}
+
+/// A group name for a message: bare when plain, JSON-quoted (one line) when it has whitespace
+/// or control characters.
+fn show_group(group: &str) -> String {
+    if group.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        one_line(&serde_json::Value::from(group).to_string())
+    } else {
+        group.to_string()
     }
 }
 
@@ -89,5 +104,15 @@ mod tests {
     fn names_compare_exactly() {
         assert!(!policy().authorize("APP_RW", &groups(&["dba"])).allowed);
         assert!(!policy().authorize("app_rw", &groups(&["DBA"])).allowed);
+    }
+
+    #[test]
+    fn a_group_with_trailing_whitespace_is_another_group() {
+        let a = policy().authorize("app_rw", &groups(&["dba ", " backend", "dba\t"]));
+        assert!(!a.allowed);
+        assert_eq!(
+            a.reason,
+            "groups [\"dba \", \" backend\", \"dba\\t\"] are not allowed for app_rw (allowed: dba, backend)"
+        );
     }
 }

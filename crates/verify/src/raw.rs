@@ -24,6 +24,20 @@ pub struct RawVerifyConfig {
     pub ca_file: Option<Spanned<String>>,
     /// Where the fetched JWKS is cached (default `/var/cache/tapgate/jwks.json`).
     pub jwks_cache: Option<Spanned<String>>,
+    /// RFC 8176 sign-in methods, any of which the token's `amr` must hold (default `["hwk"]`
+    /// once the file sets any policy key; `[]` turns the check off).
+    pub require_amr: Option<Spanned<Vec<String>>>,
+    /// `azp` / `client_id` values allowed (required once the file sets any policy key; `[]`
+    /// turns the check off).
+    pub allowed_clients: Option<Spanned<Vec<String>>>,
+    /// The longest `exp - iat` accepted, e.g. `"1h"` (default 1 h once the file sets any
+    /// policy key).
+    pub max_token_lifetime: Option<Spanned<String>>,
+    /// The JWT header `typ` required, e.g. `"at+jwt"` (RFC 9068); unchecked when absent.
+    pub require_typ: Option<Spanned<String>>,
+    /// The total time one JWKS fetch (DNS, connect, TLS, discovery and keys) may take, e.g.
+    /// `"5s"` (default 5 s).
+    pub fetch_timeout: Option<Spanned<String>>,
     /// PostgreSQL role -> IdP groups allowed to log in as it.
     #[serde(default)]
     pub roles: Option<Spanned<BTreeMap<String, Spanned<Vec<String>>>>>,

@@ -27,6 +27,8 @@ pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 pub struct TokenHeader {
     pub alg: Algorithm,
     pub kid: String,
+    /// `typ`, when present (RFC 9068 access tokens say `at+jwt`).
+    pub typ: Option<String>,
 }
 
 /// What the claims must say.
@@ -45,14 +47,30 @@ pub struct Expectations<'a> {
 pub struct VerifiedToken {
     /// The value of the identity claim (e.g. `alice@example.com`).
     pub identity: String,
-    /// The `groups` claim (an absent claim is no groups).
+    /// The `groups` claim exactly as the IdP wrote it (an absent claim is no groups). Only a
+    /// claim named `groups` is read: IdPs that put groups elsewhere (Entra `roles`, Keycloak
+    /// `realm_access.roles`) need a mapper that emits `groups`.
     pub groups: Vec<String>,
     /// `sub`, when present.
     pub subject: Option<String>,
     /// `exp`, unix seconds.
     pub expires_at: i64,
+    /// `iat`, unix seconds, when present.
+    pub issued_at: Option<i64>,
     /// The `kid` that verified it.
     pub kid: String,
+    /// The header's `typ`.
+    pub typ: Option<String>,
+    /// `amr` (RFC 8176): how the person signed in, e.g. `["hwk"]`.
+    pub amr: Vec<String>,
+    /// `azp`: the client the token was issued to (OIDC Core §2).
+    pub azp: Option<String>,
+    /// `client_id`: the client the token was issued to (RFC 9068 §2.2).
+    pub client_id: Option<String>,
+    /// `jti`: the token's id, for joining logs.
+    pub jti: Option<String>,
+    /// `email_verified`, when present as a boolean.
+    pub email_verified: Option<bool>,
     /// Every claim, for callers that map more than groups.
     pub claims: Map<String, Value>,
 }
@@ -94,7 +112,8 @@ pub fn read_header(token: &str) -> Result<TokenHeader, VerifyError> {
         Some(kid) if !kid.is_empty() => kid.to_string(),
         _ => return Err(VerifyError::NoKeyId),
     };
-    Ok(TokenHeader { alg, kid })
+    let typ = header.get("typ").and_then(Value::as_str).map(one_line);
+    Ok(TokenHeader { alg, kid, typ })
 }
 
 /// Verifies the signature with `key`, then the claims, and extracts the identity and groups.
@@ -117,7 +136,7 @@ pub fn check(
         Ok(data) => data.claims,
         Err(error) => return Err(explain(token, header, key, expect, error.kind())),
     };
-    check_claims(claims, &header.kid, expect)
+    check_claims(claims, header, expect)
 }
 
 /// The checks [`check`] makes after the signature and jsonwebtoken's `iss`/`aud` checks passed:
@@ -129,7 +148,7 @@ pub fn check(
 #[doc(hidden)]
 pub fn check_claims(
     claims: Map<String, Value>,
-    kid: &str,
+    header: &TokenHeader,
     expect: &Expectations<'_>,
 ) -> Result<VerifiedToken, VerifyError> {
     check_times(&claims, expect)?;
@@ -139,12 +158,20 @@ pub fn check_claims(
         claim: expect.identity_claim.to_string(),
     })?;
     let expires_at = claims.get("exp").and_then(Value::as_i64).unwrap_or_default();
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(one_line);
     Ok(VerifiedToken {
         identity,
         groups: groups_of(&claims),
-        subject: claims.get("sub").and_then(Value::as_str).map(str::to_string),
+        subject: text("sub"),
         expires_at,
-        kid: kid.to_string(),
+        issued_at: claims.get("iat").and_then(Value::as_i64),
+        kid: header.kid.clone(),
+        typ: header.typ.clone(),
+        amr: strings_of(&claims, "amr"),
+        azp: text("azp"),
+        client_id: text("client_id"),
+        jti: text("jti"),
+        email_verified: claims.get("email_verified").and_then(Value::as_bool),
         claims,
     })
 }
@@ -251,10 +278,18 @@ fn identity_of(claims: &Map<String, Value>, claim: &str) -> Option<String> {
 }
 
 /// `groups` as a list of strings; a single string is one group (some IdPs do that for one).
+/// Kept exactly as written: `"dba "` is not `dba` (no trimming, no case or space folding), so a
+/// group an IdP admin named with a stray space cannot pass for the real one. Messages show
+/// them through `one_line`.
 fn groups_of(claims: &Map<String, Value>) -> Vec<String> {
-    match claims.get("groups") {
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(one_line).collect(),
-        Some(Value::String(one)) => vec![one_line(one)],
+    strings_of(claims, "groups")
+}
+
+/// A claim that is a list of strings (`groups`, `amr`); a single string is a list of one.
+fn strings_of(claims: &Map<String, Value>, name: &str) -> Vec<String> {
+    match claims.get(name) {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::String(one)) => vec![one.clone()],
         _ => Vec::new(),
     }
 }
@@ -324,7 +359,7 @@ mod tests {
         let err = read_header(&with_header(r#"{"alg":"ES256"}"#)).expect_err("no kid");
         assert!(matches!(err, VerifyError::NoKeyId));
         let ok = read_header(&with_header(r#"{"alg":"ES256","kid":"k1"}"#)).expect("ok");
-        assert_eq!(ok, TokenHeader { alg: Algorithm::ES256, kid: "k1".into() });
+        assert_eq!(ok, TokenHeader { alg: Algorithm::ES256, kid: "k1".into(), typ: None });
     }
 
     #[test]
@@ -443,6 +478,10 @@ mod tests {
         assert_eq!(groups_of(&claims), vec!["a", "b"]);
         let claims: Map<String, Value> = serde_json::from_str(r#"{"groups":"a"}"#).expect("json");
         assert_eq!(groups_of(&claims), vec!["a"]);
+        // Exactly as written: surrounding or inner whitespace is part of the name.
+        let claims: Map<String, Value> =
+            serde_json::from_str(r#"{"groups":["dba ", " dba", "d  ba"]}"#).expect("json");
+        assert_eq!(groups_of(&claims), vec!["dba ", " dba", "d  ba"]);
         assert!(groups_of(&Map::new()).is_empty());
     }
 }

@@ -1,13 +1,15 @@
 //! [`Verifier`]: one configuration's checks end to end: header, key, signature and claims, then
-//! the role policy, ending in a [`Decision`].
+//! the token policy (amr, client, lifetime, typ, email_verified) and the role policy, ending in a
+//! [`Decision`].
 
 use tapgate_clock::{SharedClock, SystemClock};
 
 use crate::VerifyError;
 use crate::cache::JwksCacheFile;
 use crate::config::VerifyConfig;
-use crate::decision::Decision;
+use crate::decision::{Decision, TokenFacts};
 use crate::fetch::{HttpsJwks, JwksSource};
+use crate::file_trust::FileTrust;
 use crate::jwks::{PublicKeys, decoding_key};
 use crate::keys::{CacheTiming, KeyStore};
 use crate::policy::RolePolicy;
@@ -25,19 +27,21 @@ pub struct Verifier<S = HttpsJwks> {
 }
 
 impl Verifier<HttpsJwks> {
-    /// A verifier fetching the JWKS over HTTPS as the configuration says.
+    /// A verifier fetching the JWKS over HTTPS as the configuration says, within its
+    /// `fetch_timeout`.
     pub fn new(config: VerifyConfig) -> Verifier<HttpsJwks> {
         let source = HttpsJwks::new(&config.issuer, &config.discovery_url(), config.ca_file.clone());
-        Verifier::with_source(config, source, CacheTiming::default())
+        let timing = CacheTiming { fetch_timeout: config.fetch_timeout, ..CacheTiming::default() };
+        Verifier::with_source(config, source, timing)
     }
 }
 
 impl<S: JwksSource> Verifier<S> {
     /// A verifier with another key source and cache timing (tests, and hosts with their own
-    /// transport).
+    /// transport). The cache is believed when owned by root or this process's user.
     pub fn with_source(config: VerifyConfig, source: S, timing: CacheTiming) -> Verifier<S> {
-        let keys =
-            KeyStore::new(&config.issuer, source, JwksCacheFile::new(config.jwks_cache.clone()), timing);
+        let cache = JwksCacheFile::new(config.jwks_cache.clone(), FileTrust::for_this_process());
+        let keys = KeyStore::new(&config.issuer, source, cache, timing);
         let policy = RolePolicy::new(config.roles.clone());
         Verifier { config, policy, keys, clock: SystemClock::shared() }
     }
@@ -51,9 +55,16 @@ impl<S: JwksSource> Verifier<S> {
         &self.config
     }
 
-    /// Checks `token` (signature, issuer, audience, times) without looking at roles.
-    /// Problems that did not decide the outcome are pushed to `warnings`.
+    /// Checks `token` (signature, issuer, audience, times, then the token policy) without
+    /// looking at roles. Problems that did not decide the outcome are pushed to `warnings`.
     pub fn verify(&self, token: &str, warnings: &mut Vec<String>) -> Result<VerifiedToken, VerifyError> {
+        let verified = self.verify_signed(token, warnings)?;
+        self.config.policy.check(&verified)?;
+        Ok(verified)
+    }
+
+    /// The signature and the claims every token needs; not yet the token policy.
+    fn verify_signed(&self, token: &str, warnings: &mut Vec<String>) -> Result<VerifiedToken, VerifyError> {
         let header = read_header(token)?;
         let now = self.clock.unix_seconds();
         let jwk = self.keys.key(&header.kid, u64::try_from(now).unwrap_or_default(), warnings)?;
@@ -68,20 +79,35 @@ impl<S: JwksSource> Verifier<S> {
         check(token, &header, &key, &expect)
     }
 
-    /// Whether `token` may log in as `role`, and why.
+    /// Whether `token` may log in as `role`, and why. A configuration with checks off adds one
+    /// warning naming them to every decision.
     pub fn decide(&self, token: &str, role: &str) -> Decision {
         let mut warnings = Vec::new();
-        let mut decision = match self.verify(token, &mut warnings) {
+        let mut decision = match self.verify_signed(token, &mut warnings) {
             Ok(verified) => {
-                let authorization = self.policy.authorize(role, &verified.groups);
-                if authorization.allowed {
-                    Decision::allow(verified.identity, role, authorization.reason)
-                } else {
-                    Decision::deny(Some(verified.identity), role, authorization.reason)
-                }
+                let facts = TokenFacts {
+                    subject: verified.subject.clone(),
+                    jti: verified.jti.clone(),
+                    amr: verified.amr.clone(),
+                    client: verified.azp.clone().or_else(|| verified.client_id.clone()),
+                };
+                let mut decision = match self.config.policy.check(&verified) {
+                    Err(error) => Decision::deny(Some(verified.identity), role, error.to_string()),
+                    Ok(()) => {
+                        let authorization = self.policy.authorize(role, &verified.groups);
+                        if authorization.allowed {
+                            Decision::allow(verified.identity, role, authorization.reason)
+                        } else {
+                            Decision::deny(Some(verified.identity), role, authorization.reason)
+                        }
+                    }
+                };
+                decision.token = Some(facts);
+                decision
             }
             Err(error) => Decision::deny(error.identity().map(str::to_string), role, error.to_string()),
         };
+        warnings.extend(self.config.decision_warning());
         decision.warnings = warnings;
         decision
     }
@@ -136,9 +162,15 @@ mod tests {
             serde_json::to_value(jwk).expect("json")
         }
 
+        /// An RFC 9068 access token (`typ: at+jwt`), as the IdPs the policy expects issue.
         fn sign(&self, claims: &Value) -> String {
+            self.sign_typed(claims, Some("at+jwt"))
+        }
+
+        fn sign_typed(&self, claims: &Value, typ: Option<&str>) -> String {
             let mut header = Header::new(self.alg);
             header.kid = Some(self.kid.clone());
+            header.typ = typ.map(str::to_string);
             jsonwebtoken::encode(&header, claims, &self.encoding).expect("signed")
         }
     }
@@ -150,15 +182,19 @@ mod tests {
     }
 
     impl JwksSource for Rc<StaticJwks> {
-        fn fetch(&self) -> Result<Value, VerifyError> {
+        fn fetch(&self, _deadline: std::time::Instant) -> Result<Value, VerifyError> {
             self.fetches.set(self.fetches.get() + 1);
             Ok(self.jwks.clone())
         }
     }
 
-    fn config(dir: &Path) -> VerifyConfig {
+    /// The policy a new installation writes: a hardware key, Tapgate's client, 1 h tokens.
+    const POLICY: &str = "require_amr = [\"hwk\"]\nallowed_clients = [\"tapgate\"]\n\
+                          max_token_lifetime = \"1h\"\nrequire_typ = \"at+jwt\"\n";
+
+    fn config_with(dir: &Path, policy: &str) -> VerifyConfig {
         let text = format!(
-            "issuer = \"{ISSUER}\"\naudience = \"postgres\"\njwks_cache = \"jwks.json\"\n\
+            "issuer = \"{ISSUER}\"\naudience = \"postgres\"\njwks_cache = \"jwks.json\"\n{policy}\
              [roles]\napp_rw = [\"dba\", \"backend\"]\napp_ro = [\"analysts\"]\n"
         );
         VerifyConfig::parse(&dir.join("verify.toml"), &text).expect("config")
@@ -171,7 +207,8 @@ mod tests {
     fn claims() -> Value {
         json!({
             "iss": ISSUER, "aud": "postgres", "sub": "u-1", "email": "alice@example.com",
-            "groups": ["dba"], "iat": now(), "nbf": now(), "exp": now() + 600,
+            "email_verified": true, "amr": ["hwk"], "azp": "tapgate", "client_id": "tapgate",
+            "jti": "j-1", "groups": ["dba"], "iat": now(), "nbf": now(), "exp": now() + 600,
         })
     }
 
@@ -187,11 +224,136 @@ mod tests {
     }
 
     fn fixture(keys: &[&SigningKey]) -> Fixture {
+        fixture_with(keys, POLICY)
+    }
+
+    fn fixture_with(keys: &[&SigningKey], policy: &str) -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let jwks = json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() });
         let source = Rc::new(StaticJwks { jwks, fetches: Cell::new(0) });
-        let verifier = Verifier::with_source(config(dir.path()), Rc::clone(&source), CacheTiming::default());
+        let verifier = Verifier::with_source(
+            config_with(dir.path(), policy),
+            Rc::clone(&source),
+            CacheTiming::default(),
+        );
         Fixture { _dir: dir, source, verifier }
+    }
+
+    fn without(mut claims: Value, key: &str) -> Value {
+        claims.as_object_mut().expect("object").remove(key);
+        claims
+    }
+
+    #[test]
+    fn a_token_without_amr_is_denied_with_the_identity_and_the_token_facts() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let decision = f.verifier.decide(&key.sign(&without(claims(), "amr")), "app_rw");
+        assert_eq!(
+            decision.to_string(),
+            "denied alice@example.com as app_rw: the token's amr [] has none of the required sign-in methods [hwk] (require_amr): sign in with a security key"
+        );
+        let facts = decision.token.expect("facts of a verified token");
+        assert_eq!((facts.subject.as_deref(), facts.jti.as_deref()), (Some("u-1"), Some("j-1")));
+        assert_eq!(facts.client.as_deref(), Some("tapgate"));
+    }
+
+    #[test]
+    fn a_software_key_or_password_sign_in_is_denied_where_hwk_is_required() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        for amr in [json!(["swk"]), json!(["pwd", "otp"]), json!("pwd")] {
+            let decision = f.verifier.decide(&key.sign(&with(claims(), "amr", amr.clone())), "app_rw");
+            assert!(!decision.allowed && decision.reason.contains("require_amr"), "{amr}: {decision}");
+        }
+    }
+
+    #[test]
+    fn a_token_for_another_client_is_denied() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let other = with(with(claims(), "azp", json!("billing-app")), "client_id", json!("billing-app"));
+        let decision = f.verifier.decide(&key.sign(&other), "app_rw");
+        assert_eq!(
+            decision.reason,
+            "the token was issued to client billing-app, not one of allowed_clients [tapgate]"
+        );
+    }
+
+    #[test]
+    fn a_token_living_longer_than_max_token_lifetime_is_denied() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let long = with(claims(), "exp", json!(now() + 86_400));
+        let decision = f.verifier.decide(&key.sign(&long), "app_rw");
+        assert_eq!(
+            decision.reason,
+            "the token lives 86400 s (exp - iat), more than max_token_lifetime 3600 s"
+        );
+    }
+
+    #[test]
+    fn an_id_token_typ_is_denied_where_at_jwt_is_required() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let decision = f.verifier.decide(&key.sign_typed(&claims(), Some("JWT")), "app_rw");
+        assert!(decision.reason.starts_with("token type JWT is not the required at+jwt"), "{decision}");
+        let decision = f.verifier.decide(&key.sign_typed(&claims(), None), "app_rw");
+        assert!(decision.reason.starts_with("token type (none)"), "{decision}");
+    }
+
+    #[test]
+    fn an_unverified_email_does_not_name_anyone() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let decision =
+            f.verifier.decide(&key.sign(&with(claims(), "email_verified", json!(false))), "app_rw");
+        assert!(decision.reason.starts_with("email_verified is false"), "{decision}");
+        let decision = f.verifier.decide(&key.sign(&without(claims(), "email_verified")), "app_rw");
+        assert!(decision.reason.starts_with("email_verified is absent"), "{decision}");
+        // A string "true" is not a verified address either.
+        let decision =
+            f.verifier.decide(&key.sign(&with(claims(), "email_verified", json!("true"))), "app_rw");
+        assert!(!decision.allowed, "{decision}");
+    }
+
+    #[test]
+    fn a_group_with_trailing_whitespace_does_not_pass_for_the_real_one() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let decision = f.verifier.decide(&key.sign(&with(claims(), "groups", json!(["dba "]))), "app_rw");
+        assert_eq!(
+            decision.to_string(),
+            "denied alice@example.com as app_rw: groups [\"dba \"] are not allowed for app_rw (allowed: dba, backend)"
+        );
+    }
+
+    #[test]
+    fn a_one_megabyte_token_is_refused_before_any_key_is_fetched() {
+        let key = SigningKey::es256("k1");
+        let f = fixture(&[&key]);
+        let huge = format!("{}.{}.{}", "e".repeat(1 << 20), "e", "e");
+        let decision = f.verifier.decide(&huge, "app_rw");
+        assert_eq!(
+            decision.to_string(),
+            "denied (unverified token) as app_rw: the password is not a JWT: it is longer than 16384 bytes"
+        );
+        assert_eq!(f.source.fetches.get(), 0);
+    }
+
+    #[test]
+    fn a_legacy_configuration_still_verifies_and_every_decision_says_what_it_skips() {
+        let key = SigningKey::es256("k1");
+        let f = fixture_with(&[&key], "");
+        let bare = without(without(without(claims(), "amr"), "azp"), "client_id");
+        let decision = f.verifier.decide(&key.sign_typed(&bare, None), "app_rw");
+        assert!(decision.allowed, "{decision}");
+        assert_eq!(decision.warnings.len(), 1, "{:?}", decision.warnings);
+        let warning = &decision.warnings[0];
+        assert!(warning.starts_with("legacy configuration "), "{warning}");
+        for what in ["amr", "azp", "lifetime", "email_verified"] {
+            assert!(warning.contains(what), "{what}: {warning}");
+        }
     }
 
     #[test]
@@ -344,9 +506,7 @@ mod tests {
     fn a_token_without_the_identity_claim_is_denied() {
         let key = SigningKey::es256("k1");
         let f = fixture(&[&key]);
-        let mut claims = claims();
-        claims.as_object_mut().expect("object").remove("email");
-        let decision = f.verifier.decide(&key.sign(&claims), "app_rw");
+        let decision = f.verifier.decide(&key.sign(&without(claims(), "email")), "app_rw");
         assert_eq!(decision.reason, "the token has no usable email claim");
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tapgate_e2e::browser::{Browser, UrlInbox, devidp_spki};
 use tapgate_e2e::pg::psql_via_forwarder as psql;
 use tapgate_e2e::pg18::{Pg18Options, Pg18Server};
-use tapgate_e2e::{DevIdp, DevIdpOptions, Person, TestClock, bin};
+use tapgate_e2e::{DEV_IDP_POLICY, DevIdp, DevIdpOptions, Person, TestClock, bin};
 
 const SIGN_IN: Duration = Duration::from_secs(60);
 
@@ -33,7 +33,7 @@ impl Site {
             issuer: idp.issuer.clone(),
             verify_toml: format!(
                 "issuer = \"{}\"\naudience = \"postgres\"\nca_file = \"{{dir}}/idp-ca.pem\"\n\
-                 [roles]\napp_rw = [\"dba\"]\n",
+                 {DEV_IDP_POLICY}[roles]\napp_rw = [\"dba\"]\n",
                 idp.issuer
             ),
             roles: vec!["app_rw".into()],

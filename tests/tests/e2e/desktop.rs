@@ -13,7 +13,7 @@ use tapgate_e2e::desktop::{
 };
 use tapgate_e2e::pg::{psql_client, psql_via_forwarder as psql};
 use tapgate_e2e::pg18::{Pg18Options, Pg18Server};
-use tapgate_e2e::{DevIdp, DevIdpOptions, Person, TestClock};
+use tapgate_e2e::{DEV_IDP_POLICY, DevIdp, DevIdpOptions, Person, TestClock};
 
 /// A comment of the person's own in config.toml, which saving from Settings must keep.
 const MY_COMMENT: &str = "# Alice's databases: ask #dba before adding one.";
@@ -42,7 +42,7 @@ impl Site {
             issuer: idp.issuer.clone(),
             verify_toml: format!(
                 "issuer = \"{}\"\naudience = \"postgres\"\nca_file = \"{{dir}}/idp-ca.pem\"\n\
-                 leeway_seconds = 30\n[roles]\napp_rw = [\"dba\"]\napp_ro = [\"dba\", \"analysts\"]\n",
+                 leeway_seconds = 30\n{DEV_IDP_POLICY}[roles]\napp_rw = [\"dba\"]\napp_ro = [\"dba\", \"analysts\"]\n",
                 idp.issuer
             ),
             roles: vec!["app_rw".into(), "app_ro".into()],

@@ -7,7 +7,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tapgate_e2e::pg::{PamService, PgOptions, PgServer, ServerTls, psql_client, psql_via_forwarder as psql};
-use tapgate_e2e::{Background, DevIdp, DevIdpOptions, Person, Run, TestClock, bin, files_containing};
+use tapgate_e2e::{
+    Background, DEV_IDP_POLICY, DevIdp, DevIdpOptions, Person, Run, TestClock, bin, files_containing,
+};
 
 /// A database behind PAM, a person allowed in (or not), and their Tapgate config for it.
 struct Site {
@@ -46,7 +48,7 @@ impl Site {
             &bin("tapgate-pam-verify"),
             &format!(
                 "issuer = \"{}\"\naudience = \"postgres\"\nca_file = \"{{dir}}/idp-ca.pem\"\n\
-                 [roles]\napp_rw = [\"dba\"]\napp_ro = [\"dba\", \"analysts\"]\n",
+                 {DEV_IDP_POLICY}[roles]\napp_rw = [\"dba\"]\napp_ro = [\"dba\", \"analysts\"]\n",
                 idp.issuer
             ),
         );

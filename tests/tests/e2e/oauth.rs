@@ -14,7 +14,8 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tapgate_e2e::pg::psql_via_forwarder as psql;
 use tapgate_e2e::pg18::{Pg18Options, Pg18Server};
 use tapgate_e2e::{
-    Background, DevIdp, DevIdpOptions, Person, Run, TestClock, age_jwks_cache, jwt_claims, jwt_kid,
+    Background, DEV_IDP_POLICY, DevIdp, DevIdpOptions, Person, Run, TestClock, age_jwks_cache, jwt_claims,
+    jwt_kid,
 };
 
 /// A PostgreSQL 18 server with the validator, the dev IdP, and a person allowed in (or not).
@@ -43,7 +44,7 @@ impl Site {
             issuer: idp.issuer.clone(),
             verify_toml: format!(
                 "issuer = \"{}\"\naudience = \"postgres\"\nca_file = \"{{dir}}/idp-ca.pem\"\n\
-                 leeway_seconds = {}\n[roles]\napp_rw = [\"dba\"]\napp_ro = [\"dba\", \"analysts\"]\n",
+                 leeway_seconds = {}\n{DEV_IDP_POLICY}[roles]\napp_rw = [\"dba\"]\napp_ro = [\"dba\", \"analysts\"]\n",
                 idp.issuer, options.leeway_seconds
             ),
             roles: vec!["app_rw".into(), "app_ro".into()],
@@ -282,6 +283,193 @@ fn fifty_concurrent_logins_through_the_forwarder_succeed() {
         connect.stderr()
     );
     assert!(runs.iter().all(|r| r.stdout.trim() == "oauth:alice@example.com"));
+    site.assert_no_backend_crash();
+}
+
+/// The Site's verifier configuration with `policy` instead of [`DEV_IDP_POLICY`] and `extra`
+/// top-level keys.
+fn site_verify_toml(site: &Site, policy: &str, extra: &str) -> String {
+    format!(
+        "issuer = \"{}\"\naudience = \"postgres\"\nca_file = \"{{dir}}/idp-ca.pem\"\n{policy}{extra}\
+         [roles]\napp_rw = [\"dba\"]\napp_ro = [\"dba\", \"analysts\"]\n",
+        site.idp.issuer
+    )
+}
+
+/// Accepts every connection on `port` (IPv4 and, where it can, IPv6 loopback) and never sends a
+/// byte: an IdP whose TLS handshake hangs. Runs until the test process ends.
+fn hang_port(port: u16) {
+    for addr in ["127.0.0.1", "::1"] {
+        let Ok(listener) = std::net::TcpListener::bind((addr, port)) else { continue };
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                held.push(stream);
+            }
+        });
+    }
+}
+
+/// Holds `path`'s flock from this process, as a stuck or hostile process would.
+fn hold_lock(path: &std::path::Path) -> std::fs::File {
+    let file = std::fs::OpenOptions::new().read(true).open(path).unwrap();
+    file.try_lock().unwrap();
+    file
+}
+
+#[test]
+fn a_hung_jwks_endpoint_and_a_held_lock_do_not_block_valid_logins() {
+    const FETCH_TIMEOUT_SECS: u64 = 3;
+    let mut site = Site::new(SiteOptions::default());
+    site.pg.write_verify_config(&site_verify_toml(
+        &site,
+        DEV_IDP_POLICY,
+        &format!("fetch_timeout = \"{FETCH_TIMEOUT_SECS}s\"\n"),
+    ));
+    let token = site.token();
+    let timed = |site: &Site, what: &str| {
+        let started = Instant::now();
+        let login = site.raw_login("app_rw", token.as_bytes());
+        let took = started.elapsed();
+        eprintln!("measured: {what}: {} ms", took.as_millis());
+        assert!(login.logged_in, "{what}: {login:?}\n{:?}", site.pg.decisions());
+        took
+    };
+    timed(&site, "first login (fetches the JWKS)");
+    let cache = site.pg.module_dir().join("jwks.json");
+    let lock = site.pg.module_dir().join("jwks.json.lock");
+    use std::os::unix::fs::PermissionsExt;
+    for file in [&cache, &lock] {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+
+    // The IdP's port now accepts connections and never answers; the cached keys are two hours
+    // old, so the next login must try to refresh them.
+    let port = site.idp.port();
+    site.idp.stop();
+    hang_port(port);
+    age_jwks_cache(&cache, 7200);
+    let deadline = Duration::from_secs(FETCH_TIMEOUT_SECS);
+    let hung = timed(&site, "hung JWKS endpoint, stale cache (one fetch attempt)");
+    assert!(hung < deadline + Duration::from_secs(2), "took {hung:?}");
+    let decisions = site.pg.decisions().join("\n");
+    assert!(
+        decisions.contains("refreshing the JWKS failed") && decisions.contains("fetch_timeout deadline"),
+        "{decisions}"
+    );
+    // The failed attempt is remembered: the next logins do not try again for 30 s.
+    let after = timed(&site, "hung JWKS endpoint, right after the failed attempt");
+    assert!(after < Duration::from_secs(1), "took {after:?}");
+
+    // Another process holds the lock file; a refresh is due again. A login that has a usable
+    // cached key does not wait for the holder.
+    age_jwks_cache(&cache, 7200);
+    let held = hold_lock(&lock);
+    let locked = timed(&site, "held lock file + hung JWKS endpoint, stale cache");
+    assert!(locked < Duration::from_secs(1), "took {locked:?}");
+    assert!(site.pg.decisions().join("\n").contains("another process holds"), "{:?}", site.pg.decisions());
+
+    // A token whose key is not cached cannot be helped: it is refused at the deadline, with the
+    // lock named, instead of hanging the backend.
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut header = jwt_part(&token, 0);
+    header["kid"] = "rotated-away".into();
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let unknown = format!("{}.{}.{}", b64(header.to_string().as_bytes()), parts[1], parts[2]);
+    let started = Instant::now();
+    site.assert_raw_refused("unknown kid with the lock held", unknown.as_bytes());
+    let refused = started.elapsed();
+    eprintln!("measured: held lock, unknown kid (refused): {} ms", refused.as_millis());
+    assert!(refused < deadline + Duration::from_secs(2), "took {refused:?}");
+    let decisions = site.pg.decisions().join("\n");
+    assert!(
+        decisions.contains("another process held") && decisions.contains("jwks.json.lock"),
+        "{decisions}"
+    );
+    drop(held);
+
+    // Every decision has its JSON line with the backend's pid.
+    let json_lines: Vec<serde_json::Value> = site
+        .pg
+        .log()
+        .lines()
+        .filter(|l| l.starts_with("{\"") && l.contains("tapgate-pg-validator"))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(json_lines.len() >= 5, "{json_lines:?}");
+    let allowed = json_lines.iter().find(|j| j["decision"] == "allowed").unwrap();
+    assert!(allowed["backend_pid"].as_u64().unwrap() > 0);
+    assert_eq!(allowed["amr"], serde_json::json!(["swk"]));
+    assert_eq!(allowed["client_id"], "tapgate");
+    assert_eq!(allowed["jti"], jwt_claims(&token)["jti"]);
+    site.assert_no_backend_crash();
+}
+
+#[test]
+fn a_token_from_another_sign_in_method_or_client_is_refused_by_the_server() {
+    let site = Site::new(SiteOptions::default());
+    let token = site.token();
+    let claims = jwt_claims(&token);
+    assert_eq!(claims["amr"], serde_json::json!(["swk"]), "{claims}");
+    assert_eq!(claims["azp"], "tapgate", "{claims}");
+    assert_eq!(jwt_part(&token, 0)["typ"], "at+jwt");
+    assert!(site.raw_login("app_rw", token.as_bytes()).logged_in, "{:?}", site.pg.decisions());
+
+    // A server that demands a hardware key: the software key's token is refused.
+    site.pg.write_verify_config(&site_verify_toml(
+        &site,
+        "require_amr = [\"hwk\"]\nallowed_clients = [\"tapgate\"]\n",
+        "",
+    ));
+    site.assert_raw_refused("software key where hwk is required", token.as_bytes());
+    let decisions = site.pg.decisions().join("\n");
+    assert!(
+        decisions.contains(
+            "denied alice@example.com as app_rw: the token's amr [swk] has none of the required sign-in methods [hwk]"
+        ),
+        "{decisions}"
+    );
+
+    // A server that only accepts another client's tokens.
+    site.pg.write_verify_config(&site_verify_toml(
+        &site,
+        "require_amr = [\"swk\"]\nallowed_clients = [\"tapgate-prod\"]\n",
+        "",
+    ));
+    site.assert_raw_refused("token for another client", token.as_bytes());
+    let decisions = site.pg.decisions().join("\n");
+    assert!(
+        decisions
+            .contains("the token was issued to client tapgate, not one of allowed_clients [tapgate-prod]"),
+        "{decisions}"
+    );
+
+    // A legacy configuration (no policy keys) still lets the token in, and says what it skips.
+    site.pg.write_verify_config(&site_verify_toml(&site, "", ""));
+    assert!(site.raw_login("app_rw", token.as_bytes()).logged_in, "{:?}", site.pg.decisions());
+    let last = site.pg.decisions().last().cloned().unwrap_or_default();
+    assert!(last.contains("warning: legacy configuration") && last.contains("amr"), "{last}");
+    site.assert_no_backend_crash();
+}
+
+#[test]
+fn a_planted_data_directory_configuration_others_can_read_is_refused() {
+    let site = Site::new(SiteOptions::default());
+    let token = site.token();
+    assert!(site.raw_login("app_rw", token.as_bytes()).logged_in, "{:?}", site.pg.decisions());
+    use std::os::unix::fs::PermissionsExt;
+    let planted = site.pg.data_dir().join(tapgate_e2e::pg18::VERIFY_CONFIG_FILE);
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let login = site.raw_login("app_rw", token.as_bytes());
+    assert!(!login.logged_in, "{login:?}");
+    let log = site.pg.log();
+    assert!(
+        log.contains("configuration not trusted")
+            && log.contains("mode 0644")
+            && log.contains("tapgate-verify.toml"),
+        "{log}"
+    );
     site.assert_no_backend_crash();
 }
 

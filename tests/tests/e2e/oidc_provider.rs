@@ -20,7 +20,8 @@ fn site(op: &OidcProvider, flow_line: &str) -> (Pg18Server, UrlInbox, TestClock,
         issuer: op.issuer.clone(),
         verify_toml: format!(
             "issuer = \"{}\"\naudience = \"{AUDIENCE}\"\nca_file = \"{{dir}}/idp-ca.pem\"\n\
-             [roles]\napp_rw = [\"dba\"]\n",
+             require_amr = []\nallowed_clients = [\"tapgate\"]\nmax_token_lifetime = \"1h\"\n\
+             require_typ = \"at+jwt\"\n[roles]\napp_rw = [\"dba\"]\n",
             op.issuer
         ),
         roles: vec!["app_rw".into()],

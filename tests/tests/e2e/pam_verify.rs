@@ -4,7 +4,8 @@
 
 use tapgate_e2e::pg::{PamLauncher, PamService, PgOptions, PgServer};
 use tapgate_e2e::{
-    DevIdp, DevIdpOptions, Person, Run, age_jwks_cache, bin, files_containing, jwt_claims, jwt_kid,
+    DEV_IDP_POLICY, DevIdp, DevIdpOptions, Person, Run, age_jwks_cache, bin, files_containing, jwt_claims,
+    jwt_kid,
 };
 
 const ROLES: &str = "[roles]\napp_rw = [\"dba\", \"backend\"]\napp_ro = [\"analysts\"]\n";
@@ -12,7 +13,7 @@ const ROLES: &str = "[roles]\napp_rw = [\"dba\", \"backend\"]\napp_ro = [\"analy
 /// verify.toml for `idp`'s tokens with `audience`; `extra` goes with the top-level keys.
 fn verify_toml(idp: &DevIdp, audience: &str, extra: &str) -> String {
     format!(
-        "issuer = \"{}\"\naudience = \"{audience}\"\nca_file = \"{{dir}}/idp-ca.pem\"\n{extra}\n{ROLES}",
+        "issuer = \"{}\"\naudience = \"{audience}\"\nca_file = \"{{dir}}/idp-ca.pem\"\n{DEV_IDP_POLICY}{extra}\n{ROLES}",
         idp.issuer
     )
 }
@@ -123,16 +124,30 @@ fn a_token_whose_groups_map_to_the_role_logs_in_and_other_roles_and_groups_are_r
         "tapgate-pam-verify: denied bob@example.com as app_rw: groups [dev] are not allowed for app_rw (allowed: dba, backend)",
     );
 
-    // One line per decision, each stamped with the time by the PAM module.
+    // One text line per decision, each stamped with the time by the PAM module, and one JSON line.
     let decisions = site.pam.decisions();
-    assert_eq!(decisions.lines().count(), 3, "{decisions}");
-    assert!(
-        decisions.lines().all(|l| l.starts_with("20") && l.contains("Z tapgate-pam-verify: ")),
-        "{decisions}"
-    );
+    let (json, text): (Vec<&str>, Vec<&str>) = decisions.lines().partition(|l| l.starts_with('{'));
+    assert_eq!(text.len(), 3, "{decisions}");
+    assert!(text.iter().all(|l| l.starts_with("20") && l.contains("Z tapgate-pam-verify: ")), "{decisions}");
+    assert_eq!(json.len(), 3, "{decisions}");
+    let allowed: serde_json::Value = serde_json::from_str(json[0]).unwrap();
+    let claims = jwt_claims(&alice_token);
+    assert_eq!(allowed["decision"], "allowed", "{allowed}");
+    assert_eq!(allowed["subject"], claims["sub"], "{allowed}");
+    assert_eq!(allowed["jti"], claims["jti"], "{allowed}");
+    assert_eq!(allowed["amr"], serde_json::json!(["swk"]), "{allowed}");
+    assert_eq!(allowed["client_id"], "tapgate", "{allowed}");
+    assert_eq!(allowed["client_addr"], "127.0.0.1", "{allowed}");
 
-    // The server logged who connected and that PAM refused the others.
+    // The server logged who connected and that PAM refused the others; the decision's backend
+    // pid is the `[%p]` of the server's line for the same login.
     let log = site.pg.log();
+    let pid = allowed["backend_pid"].as_u64().unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&format!("[{pid}]")) && l.contains("connection authorized: user=app_rw")),
+        "backend pid {pid} not in:\n{log}"
+    );
     assert!(log.contains("connection authorized: user=app_rw"), "{log}");
     assert!(log.contains("PAM authentication failed for user \"app_ro\""), "{log}");
 

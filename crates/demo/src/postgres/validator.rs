@@ -38,6 +38,11 @@ impl Cluster {
              audience = \"postgres\"\n\
              ca_file = \"tapgate-idp-ca.pem\"\n\
              jwks_cache = \"tapgate-jwks.json\"\n\
+             # The demo signs in with a software key (amr swk); a real server requires hwk.\n\
+             require_amr = [\"swk\", \"hwk\"]\n\
+             allowed_clients = [\"tapgate\"]\n\
+             max_token_lifetime = \"1h\"\n\
+             require_typ = \"at+jwt\"\n\
              \n\
              [roles]\n\
              app_rw = [\"dba\"]\n\

@@ -70,5 +70,5 @@ pub(super) fn register(ceremony: &Ceremony<'_>, path: &Path) -> Result<Registere
     let bytes =
         token.to_cbor().map_err(|e| Error::Registration(format!("cannot encode the soft key: {e}")))?;
     write_atomic(path, &bytes, PRIVATE)?;
-    Ok(Registered { key, label: format!("soft key {}", path.display()) })
+    Ok(Registered { key, label: format!("soft key {}", path.display()), amr: crate::users::AMR_SOFTWARE_KEY })
 }

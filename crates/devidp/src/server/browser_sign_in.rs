@@ -92,12 +92,14 @@ fn finish(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
         retry(request);
         return Err(ApiError::invalid_request("ask /authorize/challenge for a challenge first"));
     };
-    let verified = key_ceremony::verify(state, body, &ceremony);
-    if let Err(refusal) = verified {
-        tracing::warn!(user = %ceremony.user_name, outcome = %"refused", reason = %refusal.description(), "browser sign-in");
-        retry(request);
-        return Err(refusal);
-    }
+    let amr = match key_ceremony::verify(state, body, &ceremony) {
+        Ok(amr) => amr,
+        Err(refusal) => {
+            tracing::warn!(user = %ceremony.user_name, outcome = %"refused", reason = %refusal.description(), "browser sign-in");
+            retry(request);
+            return Err(refusal);
+        }
+    };
 
     let record = CodeRecord {
         client_id: request.client_id,
@@ -109,6 +111,7 @@ fn finish(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
         audience: request.audience,
         scope: request.scope,
         authenticated_at: now,
+        amr,
         expires_at: now.saturating_add(CODE_TTL_SECS),
         used: false,
     };

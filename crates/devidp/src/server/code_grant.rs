@@ -70,6 +70,7 @@ pub(super) fn redeem(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> 
         // Counted from the key tap, as for the passkey grant.
         expires_at: record.authenticated_at.saturating_add(secs(state.refresh_ttl)),
         grant: Some(grant),
+        amr: record.amr,
     };
     issue(state, user, refresh, record.nonce.as_deref())
 }

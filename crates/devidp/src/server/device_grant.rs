@@ -37,7 +37,7 @@ pub(super) fn redeem(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> 
         Polled::OtherClient => return Err(bad_grant("device code was issued to another client")),
         Polled::Unknown => return Err(bad_grant("device code unknown")),
     };
-    let DeviceState::Approved { sub, user_name, authenticated_at } = record.state else {
+    let DeviceState::Approved { sub, user_name, authenticated_at, amr } = record.state else {
         return Err(bad_grant("device code not approved"));
     };
     log.user = Some(user_name.clone());
@@ -60,6 +60,7 @@ pub(super) fn redeem(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> 
         // Counted from the key tap, as for the other grants.
         expires_at: authenticated_at.saturating_add(secs(state.refresh_ttl)),
         grant: Some(grant),
+        amr,
     };
     issue(state, user, refresh, None)
 }

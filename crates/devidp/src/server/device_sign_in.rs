@@ -92,14 +92,21 @@ fn finish(state: &IdpState, body: &OAuthBody) -> Result<Response, ApiError> {
         state.device_sign_ins.put(id, DeviceSignIn::default(), expires_at, now);
         return Err(ApiError::invalid_request("ask /device/challenge for a challenge first"));
     };
-    if let Err(refusal) = key_ceremony::verify(state, body, &ceremony) {
-        tracing::warn!(user = %ceremony.user_name, outcome = %"refused", reason = %refusal.description(), "device sign-in");
-        // The challenge is single use; the page may ask for a new one and try again.
-        state.device_sign_ins.put(id, DeviceSignIn::default(), expires_at, now);
-        return Err(refusal);
-    }
-    let decision =
-        Decision::Approve { sub: ceremony.sub, user_name: ceremony.user_name.clone(), authenticated_at: now };
+    let amr = match key_ceremony::verify(state, body, &ceremony) {
+        Ok(amr) => amr,
+        Err(refusal) => {
+            tracing::warn!(user = %ceremony.user_name, outcome = %"refused", reason = %refusal.description(), "device sign-in");
+            // The challenge is single use; the page may ask for a new one and try again.
+            state.device_sign_ins.put(id, DeviceSignIn::default(), expires_at, now);
+            return Err(refusal);
+        }
+    };
+    let decision = Decision::Approve {
+        sub: ceremony.sub,
+        user_name: ceremony.user_name.clone(),
+        authenticated_at: now,
+        amr,
+    };
     if !device_code::decide(&state.data, &typed, decision, now).map_err(ApiError::server)? {
         // Expired or answered elsewhere while the key was being touched.
         return Err(unknown_code());

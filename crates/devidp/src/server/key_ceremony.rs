@@ -53,21 +53,26 @@ pub(super) fn begin(
     Ok((challenge, KeyCeremony { sub: user.sub, user_name: user.name.clone(), state: ceremony }))
 }
 
-/// The pages: checks the assertion in `body` (`credential`) against the ceremony.
-pub(super) fn verify(state: &IdpState, body: &OAuthBody, ceremony: &KeyCeremony) -> Result<(), ApiError> {
+/// The pages: checks the assertion in `body` (`credential`) against the ceremony. Returns the
+/// `amr` the sign-in proves.
+pub(super) fn verify(
+    state: &IdpState,
+    body: &OAuthBody,
+    ceremony: &KeyCeremony,
+) -> Result<Vec<String>, ApiError> {
     let assertion: PublicKeyCredential = serde_json::from_value(body.object("credential")?)
         .map_err(|e| ApiError::invalid_request(format!("credential is not a WebAuthn assertion: {e}")))?;
-    check(state, &assertion, ceremony, denied).map(drop)
+    check(state, &assertion, ceremony, denied).map(|(_, amr)| amr)
 }
 
 /// Checks an assertion that names its credential (`rawId`), and saves the new counter.
-/// Returns the user as now on disk.
+/// Returns the user as now on disk and the `amr` of the key that signed (`hwk` or `swk`).
 pub(super) fn check(
     state: &IdpState,
     assertion: &PublicKeyCredential,
     ceremony: &KeyCeremony,
     refuse: Refuse,
-) -> Result<User, ApiError> {
+) -> Result<(User, Vec<String>), ApiError> {
     let users = Users::load(&state.data).map_err(ApiError::server)?;
     let user = ceremony_user(&users, ceremony, refuse)?;
     // Checked before webauthn-rs so the refusal names the actual problem.
@@ -81,13 +86,14 @@ pub(super) fn check(
 /// no credential id, docs/idp-wire-contract.md §8e): each of the user's keys is tried as the
 /// signer; a signature none of them made means the key is not this user's.
 ///
-/// `assertion`'s `id`/`rawId` are ignored and replaced per try. Returns the user.
+/// `assertion`'s `id`/`rawId` are ignored and replaced per try. Returns the user and the `amr`
+/// of the key that signed.
 pub(super) fn check_unnamed(
     state: &IdpState,
     assertion: &PublicKeyCredential,
     ceremony: &KeyCeremony,
     refuse: Refuse,
-) -> Result<User, ApiError> {
+) -> Result<(User, Vec<String>), ApiError> {
     let users = Users::load(&state.data).map_err(ApiError::server)?;
     let user = ceremony_user(&users, ceremony, refuse)?;
     for key in user.security_keys() {
@@ -97,7 +103,7 @@ pub(super) fn check_unnamed(
         match state.webauthn.finish_securitykey_authentication(&attempt, &ceremony.state) {
             Ok(result) => {
                 record_authentication(&state.data, user.sub, &result).map_err(ApiError::server)?;
-                return Ok(user.clone());
+                return Ok((user.clone(), user.amr_for(key.cred_id())));
             }
             // Another key's signature: try the next one.
             Err(WebauthnError::AuthenticationFailure) => {}
@@ -123,13 +129,13 @@ fn finish(
     assertion: &PublicKeyCredential,
     ceremony: &KeyCeremony,
     refuse: Refuse,
-) -> Result<User, ApiError> {
+) -> Result<(User, Vec<String>), ApiError> {
     let result =
         state.webauthn.finish_securitykey_authentication(assertion, &ceremony.state).map_err(|e| {
             refuse(format!("assertion refused: {}", refusal_reason(&e, assertion, &state.origin)))
         })?;
     record_authentication(&state.data, user.sub, &result).map_err(ApiError::server)?;
-    Ok(user.clone())
+    Ok((user.clone(), user.amr_for(result.cred_id())))
 }
 
 fn not_registered(user: &User, refuse: Refuse) -> ApiError {

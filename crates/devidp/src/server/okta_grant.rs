@@ -16,7 +16,7 @@ use super::IdpState;
 use super::api_error::ApiError;
 use super::body::OAuthBody;
 use super::key_ceremony;
-use super::token::{GrantLog, Issued, bad_grant, signed_in};
+use super::token::{Grant, GrantLog, Issued, bad_grant, signed_in};
 use crate::authorize_request::DEFAULT_SCOPE;
 
 /// Redeems a pending Okta ceremony for tokens.
@@ -46,8 +46,8 @@ pub(super) fn redeem(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> 
     }
 
     let assertion = assertion(&client_data_json, &authenticator_data, &signature, user_handle.as_deref())?;
-    let user = key_ceremony::check_unnamed(state, &assertion, &ceremony.key, bad_grant)?;
-    signed_in(state, &user, client_id, audience, scope, now)
+    let (user, amr) = key_ceremony::check_unnamed(state, &assertion, &ceremony.key, bad_grant)?;
+    signed_in(state, &user, Grant { client_id, audience, scope, amr }, now)
 }
 
 /// A binary field; Okta's encoding is not confirmed, so standard base64 and base64url, padded

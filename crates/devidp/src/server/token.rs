@@ -111,21 +111,24 @@ fn webauthn_grant(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> Res
     if ceremony.client_id != client_id {
         return Err(forbidden("auth_session was issued to another client"));
     }
-    let user = key_ceremony::check(state, &assertion, &ceremony.key, forbidden)?;
-    signed_in(state, &user, client_id, audience, scope, now)
+    let (user, amr) = key_ceremony::check(state, &assertion, &ceremony.key, forbidden)?;
+    signed_in(state, &user, Grant { client_id, audience, scope, amr }, now)
+}
+
+/// What a key tap at the token endpoint was for.
+pub(super) struct Grant {
+    pub(super) client_id: String,
+    pub(super) audience: String,
+    pub(super) scope: String,
+    /// How the person signed in (RFC 8176: `hwk` or `swk`).
+    pub(super) amr: Vec<String>,
 }
 
 /// The tokens of a key tap at the token endpoint (either dialect): a new refresh-token
 /// family that lives `refresh_ttl` from the tap.
-pub(super) fn signed_in(
-    state: &IdpState,
-    user: &User,
-    client_id: String,
-    audience: String,
-    scope: String,
-    now: i64,
-) -> Result<Issued, ApiError> {
+pub(super) fn signed_in(state: &IdpState, user: &User, grant: Grant, now: i64) -> Result<Issued, ApiError> {
     let expires_at = now.saturating_add(secs(state.refresh_ttl));
+    let Grant { client_id, audience, scope, amr } = grant;
     issue(
         state,
         user,
@@ -137,6 +140,7 @@ pub(super) fn signed_in(
             authenticated_at: now,
             expires_at,
             grant: None,
+            amr,
         },
         None,
     )
@@ -207,6 +211,7 @@ pub(super) fn issue(
             audience: &record.audience,
             scope: &record.scope,
             nonce,
+            amr: &record.amr,
         },
     )
     .map_err(ApiError::server)?;

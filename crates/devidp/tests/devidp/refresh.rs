@@ -26,6 +26,8 @@ async fn refresh_rotates_and_the_old_token_stops_working() -> TestResult {
     let (_, claims) = jwt_parts(second["access_token"].as_str().ok_or("no token")?)?;
     assert_eq!(claims["email"], "alice@example.com");
     assert_eq!(claims["groups"], json!(["dba", "dev"]));
+    // A refresh proves no new sign-in: the method of the key tap carries over.
+    assert_eq!(claims["amr"], json!(["swk"]));
 
     let (status, error, description) = refusal(idp.token(&refresh_body(old)).await?).await?;
     assert_eq!((status, error.as_str()), (400, "invalid_grant"));

@@ -51,6 +51,11 @@ async fn soft_key_sign_in_issues_signed_tokens_with_the_contract_claims() -> Tes
     assert_eq!(claims["exp"].as_i64().ok_or("no exp")? - iat, 600);
     assert_eq!(claims["nbf"].as_i64(), Some(iat));
     assert!(claims["jti"].is_string() && claims["sub"].is_string());
+    // What a verifier's policy checks: a software key (RFC 8176 swk), our client, a verified
+    // address.
+    assert_eq!(claims["amr"], json!(["swk"]));
+    assert_eq!(claims["azp"], CLIENT_ID);
+    assert_eq!(claims["email_verified"], true);
 
     // The signature verifies with the published key.
     verify(&idp, access, CLIENT_ID).await?;
@@ -60,6 +65,7 @@ async fn soft_key_sign_in_issues_signed_tokens_with_the_contract_claims() -> Tes
     assert_eq!(id_claims["aud"], CLIENT_ID);
     assert_eq!(id_claims["sub"], claims["sub"]);
     assert_eq!(id_claims["groups"], json!(["dba", "dev"]));
+    assert_eq!(id_claims["amr"], json!(["swk"]));
     verify(&idp, id_token, CLIENT_ID).await?;
 
     // The counter was saved on both sides: a second sign-in works too.
