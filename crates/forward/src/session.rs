@@ -182,8 +182,22 @@ impl Opening<'_> {
     /// A CancelRequest: forwarded when it names a live session of ours, else dropped silently.
     async fn cancel(self, request: CancelRequest) {
         if let Some(stranger) = self.stranger {
-            // Another user's program cannot cancel the person's queries either.
+            // Another user's program cannot cancel the person's queries either; the attempt is
+            // recorded like their other attempts.
             tracing::info!(database = %self.shared.config.name, peer = %self.peer, ?stranger, "dropped a cancel request from another user");
+            let id = self.shared.observer.opened(&self.start(None));
+            let error = ForwardError::OtherUser {
+                name: self.shared.config.name.clone(),
+                own: stranger.own,
+                peer: stranger.peer,
+            };
+            let end = self.end(
+                Outcome::RefusedOtherUser,
+                None,
+                &Progress::default(),
+                Some(format!("cancel request dropped: {error}")),
+            );
+            self.shared.observer.closed(id, &end);
             return;
         }
         let Some(role) = self.shared.cancels.live_role(&request) else {

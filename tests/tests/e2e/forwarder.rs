@@ -671,7 +671,18 @@ fn another_os_user_is_refused_and_recorded_unless_local_access_is_any() {
     assert!(intruder.stderr.contains("only for the programs of the user who runs it"), "{}", intruder.stderr);
     let own = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
     assert_eq!(own.stdout.trim(), "app_rw", "{own:?}\n{}", connect.stderr());
-    // The forwarder records a session's end as it closes: wait for both rows to be final.
+    // A CancelRequest from them (here with a made-up key) is dropped and recorded too.
+    let cancel = Command::new("runuser")
+        .args(["-u", tapgate_e2e::pg::OTHER_USER, "--", "python3", "-c"])
+        .arg(format!(
+            "import socket, struct\ns = socket.create_connection(('127.0.0.1', {port}))\n\
+             s.sendall(struct.pack('!iiii', 16, 80877102, 4242, 1234))\ns.recv(1)"
+        ))
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert!(cancel.status.success(), "{cancel:?}");
+    // The forwarder records a session's end as it closes: wait for the rows to be final.
     tapgate_e2e::desktop::wait_until(
         "the refusal and the person's session in the history",
         Duration::from_secs(30),
@@ -679,8 +690,17 @@ fn another_os_user_is_refused_and_recorded_unless_local_access_is_any() {
             let rows = site.person.tapgate(&["history", "--json"]).json();
             let outcomes: Vec<String> =
                 rows.as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap().to_string()).collect();
-            (outcomes.iter().any(|o| o == "refused: another user") && outcomes.iter().any(|o| o == "ok"))
-                .then_some(())
+            let refused = rows
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["outcome"] == "refused: another user")
+                .map(|r| r["error"].as_str().unwrap_or_default().to_string())
+                .collect::<Vec<_>>();
+            (refused.len() == 2
+                && refused.iter().any(|e| e.starts_with("cancel request dropped"))
+                && outcomes.iter().any(|o| o == "ok"))
+            .then_some(())
         },
         || site.person.tapgate(&["history", "--json"]).stdout,
     );
