@@ -17,3 +17,4 @@ mod oauth;
 mod oidc_provider;
 mod pam_verify;
 mod sign_in;
+mod site;
