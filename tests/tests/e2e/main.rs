@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod browser;
+mod clients;
 mod config_errors;
 mod demo;
 mod desktop;
