@@ -10,7 +10,7 @@ TEST_THREADS ?= 3
 FUZZ_SECONDS ?= 300
 TEST_FUZZ_SECONDS ?= 60
 
-.PHONY: run test bench build deps pg18 ui ui-test tauri-driver oidc-provider fuzz lint fmt clean
+.PHONY: run test bench build deps pg18 ui ui-test tauri-driver oidc-provider test-clients fuzz lint fmt clean
 
 ## run: the desktop app (tray + window). With no config of your own it offers the built-in demo
 ## (dev IdP, PostgreSQL 18 with OAuth, a software key). Without a display: `tapgate demo` in the terminal.
@@ -21,7 +21,7 @@ run: deps pg18 ui
 ## test: install what is missing, build, and run every test against real servers
 ## (the UI's unit tests, then the Rust workspace including the desktop end-to-end test under Xvfb),
 ## then each fuzz target for TEST_FUZZ_SECONDS.
-test: deps pg18 ui tauri-driver oidc-provider
+test: deps pg18 ui tauri-driver oidc-provider test-clients
 	cd ui && npm test --silent
 	$(CARGO) build --workspace --bins --lib --all-features
 	scripts/with-keyring.sh $(CARGO) test --workspace --all-features --no-fail-fast -- --test-threads $(TEST_THREADS)
@@ -56,6 +56,10 @@ ui:
 ## oidc-provider: node oidc-provider for the browser sign-in tests (npm ci when the lock file changed).
 oidc-provider:
 	scripts/install-oidc-provider.sh
+
+## test-clients: node-postgres for the client end-to-end tests (npm ci when the lock file changed).
+test-clients:
+	scripts/install-test-clients.sh
 
 ## tauri-driver: the WebDriver bridge for the desktop end-to-end test (cargo install, once).
 tauri-driver:

@@ -11,6 +11,9 @@ packages=(
   dbus dbus-x11 gnome-keyring libsecret-tools
   # Forwarder tests: a real PostgreSQL 15 with PAM (pam_exec), psql, pgbench; socat for `make bench`.
   postgresql-15 postgresql-client-15 libpam-modules socat
+  # Client tests through the forwarder: psycopg 3, and pgjdbc with a JDK and junixsocket for the
+  # socket (node-postgres comes from npm: scripts/install-test-clients.sh).
+  python3-psycopg default-jdk-headless libpostgresql-jdbc-java libjunixsocket-java
   # The desktop app (Tauri 2 on WebKitGTK, tray via libayatana, notifications over D-Bus).
   libssl-dev libdbus-1-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   # Its end-to-end test: a virtual X display, WebKitWebDriver, a notification daemon to capture,

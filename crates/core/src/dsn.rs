@@ -86,8 +86,10 @@ pub fn connection_string(format: DsnFormat, endpoint: Endpoint<'_>, dbname: &str
             }
         },
         DsnFormat::Keyword => keyword,
+        // assumeMinServerVersion=9.0: pgjdbc then sends its application_name at login, where the
+        // forwarder adds the person's identity, instead of setting it after login over ours.
         DsnFormat::Jdbc => format!(
-            "jdbc:postgresql://127.0.0.1:{port}/{}?user={}&sslmode=disable",
+            "jdbc:postgresql://127.0.0.1:{port}/{}?user={}&sslmode=disable&assumeMinServerVersion=9.0",
             percent(dbname),
             percent(role)
         ),
@@ -137,7 +139,7 @@ mod tests {
         );
         assert_eq!(
             connection_string(DsnFormat::Jdbc, Endpoint::tcp(54321), "app", "app_rw"),
-            "jdbc:postgresql://127.0.0.1:54321/app?user=app_rw&sslmode=disable"
+            "jdbc:postgresql://127.0.0.1:54321/app?user=app_rw&sslmode=disable&assumeMinServerVersion=9.0"
         );
         assert_eq!(
             connection_string(DsnFormat::Psql, Endpoint::tcp(54321), "app", "app_rw"),
@@ -163,7 +165,7 @@ mod tests {
         // JDBC reaches sockets only through an extra library: TCP.
         assert_eq!(
             connection_string(DsnFormat::Jdbc, socket, "app", "app_rw"),
-            "jdbc:postgresql://127.0.0.1:54321/app?user=app_rw&sslmode=disable"
+            "jdbc:postgresql://127.0.0.1:54321/app?user=app_rw&sslmode=disable&assumeMinServerVersion=9.0"
         );
         let odd = Endpoint { port: 1, socket_dir: Some(Path::new("/home/a b/run")) };
         assert!(connection_string(DsnFormat::Uri, odd, "app", "r").contains("host=/home/a%20b/run&"));

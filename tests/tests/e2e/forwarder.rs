@@ -6,84 +6,10 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tapgate_e2e::pg::{PamService, PgOptions, PgServer, ServerTls, psql_client, psql_via_forwarder as psql};
-use tapgate_e2e::{
-    Background, DEV_IDP_POLICY, DevIdp, DevIdpOptions, Person, Run, TestClock, bin, files_containing,
-};
+use tapgate_e2e::pg::{ServerTls, psql_client, psql_via_forwarder as psql};
+use tapgate_e2e::{Background, DevIdpOptions, Run, TestClock, files_containing};
 
-/// A database behind PAM, a person allowed in (or not), and their Tapgate config for it.
-struct Site {
-    pg: PgServer,
-    pam: PamService,
-    person: Person,
-    idp: DevIdp,
-}
-
-struct SiteOptions {
-    groups: &'static str,
-    idp: DevIdpOptions,
-    tls: ServerTls,
-    /// Extra lines for the `[db.prod]` table.
-    db_extra: String,
-    /// Leave `ca_file` out of `[db.prod]` (the server's certificate is then untrusted).
-    no_ca_file: bool,
-}
-
-impl Default for SiteOptions {
-    fn default() -> Self {
-        SiteOptions {
-            groups: "dba,dev",
-            idp: DevIdpOptions::default(),
-            tls: ServerTls::Localhost,
-            db_extra: String::new(),
-            no_ca_file: false,
-        }
-    }
-}
-
-impl Site {
-    fn new(options: SiteOptions) -> Site {
-        let idp = DevIdp::start(options.idp.clone());
-        let pam = PamService::install(
-            &bin("tapgate-pam-verify"),
-            &format!(
-                "issuer = \"{}\"\naudience = \"postgres\"\nca_file = \"{{dir}}/idp-ca.pem\"\n\
-                 {DEV_IDP_POLICY}[roles]\napp_rw = [\"dba\"]\napp_ro = [\"dba\", \"analysts\"]\n",
-                idp.issuer
-            ),
-        );
-        pam.add_file("idp-ca.pem", &idp.ca());
-        let pg = PgServer::start(PgOptions {
-            pam_service: Some(pam.name.clone()),
-            tls: options.tls.clone(),
-            ..Default::default()
-        });
-        pg.create_role("app_rw");
-        pg.create_role("app_ro");
-
-        let person = Person::new();
-        idp.enroll("alice@example.com", options.groups, &person.key);
-        person.configure(&idp, "alice@example.com", "");
-        let ca = if options.no_ca_file || options.tls == ServerTls::Off {
-            String::new()
-        } else {
-            format!("ca_file = \"{}\"\n", pg.ca().display())
-        };
-        person.append_config(&format!(
-            "[db.prod]\nidp = \"{}\"\nhost = \"127.0.0.1\"\nport = {}\ndbname = \"postgres\"\nrole = \"app_rw\"\n\
-             roles = [\"app_ro\", \"app_rw\"]\nauth = \"password\"\n{ca}{}\n",
-            person.idp_name,
-            pg.port(),
-            options.db_extra
-        ));
-        Site { pg, pam, person, idp }
-    }
-
-    /// `tapgate connect prod`, waiting until it listens; returns it and the port.
-    fn connect(&self) -> (Background, u16) {
-        self.person.connect("prod")
-    }
-}
+use crate::site::{Site, SiteOptions};
 
 #[test]
 fn psql_logs_in_through_the_forwarder_as_the_role_with_the_identity_in_application_name() {

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod browser;
+mod clients;
 mod config_errors;
 mod demo;
 mod desktop;
@@ -17,3 +18,4 @@ mod oauth;
 mod oidc_provider;
 mod pam_verify;
 mod sign_in;
+mod site;
