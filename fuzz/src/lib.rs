@@ -327,7 +327,7 @@ pub fn jwks(data: &[u8]) {
         let jwk = keys.get(&kid).expect("a listed kid is found");
         for (alg, probe) in [(Algorithm::ES256, &PROBE_TOKENS[0]), (Algorithm::RS256, &PROBE_TOKENS[1])] {
             let Ok(key) = decoding_key(&kid, jwk, alg) else { continue };
-            let header = token::TokenHeader { alg, kid: kid.clone() };
+            let header = token::TokenHeader { alg, kid: kid.clone(), typ: None };
             let _ = token::check(probe, &header, &key, &expectations());
         }
     }
