@@ -605,6 +605,60 @@ fn a_token_about_to_expire_is_announced_with_renew_then_reported_expired() {
     assert_eq!(run.stdout.trim(), "app_rw", "psql after the prompt: {run:?}\n{}", app.diagnostics());
 }
 
+/// The port remembered for prod is held by another user's program (it got there first, or lies
+/// in wait): Connect moves prod to a new port and says so, rather than let clients saved with the
+/// old port talk to the other user's program.
+#[test]
+fn a_remembered_port_held_by_another_user_is_replaced_and_the_app_says_so() {
+    use tapgate_e2e::pg::{OTHER_USER, ensure_other_user, free_port};
+    ensure_other_user();
+    let site = Site::new();
+    let held = free_port();
+    let data = site.person.home.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("ports.json"), format!("{{\"prod\": {held}}}")).unwrap();
+    let mut squatter = std::process::Command::new("runuser")
+        .args(["-u", OTHER_USER, "--", "python3", "-c"])
+        .arg(format!(
+            "import socket, time\ns = socket.socket()\ns.bind(('127.0.0.1', {held}))\ns.listen()\ntime.sleep(300)"
+        ))
+        .current_dir("/")
+        .spawn()
+        .unwrap();
+    wait_until(
+        "the other user's program listening",
+        SHORT,
+        || TcpStream::connect(("127.0.0.1", held)).ok(),
+        || format!("nothing on {held}"),
+    );
+
+    let app = DesktopSession::start(DesktopOptions::for_person(&site.person));
+    app.wait_for("db-card-prod", LONG);
+    app.click("connect-prod", SHORT);
+    app.wait_for("prompt", SHORT);
+    app.click("prompt-approve", SHORT);
+    app.wait_text("db-status-prod", LONG, |t| t == "listening");
+    let address = app.wait_text("local-address-prod", SHORT, |t| t.starts_with("127.0.0.1:"));
+    let port: u16 = address.trim_start_matches("127.0.0.1:").parse().unwrap();
+    let notice = wait_until(
+        "the app to say the port moved",
+        SHORT,
+        || app.texts("notice").into_iter().find(|t| t.contains("is held by another user")),
+        || format!("notices: {:?}\n{}", app.texts("notice"), app.diagnostics()),
+    );
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    assert_ne!(port, held, "prod must not stay on the other user's port");
+    assert!(
+        notice.contains(&format!("127.0.0.1:{held}")) && notice.contains(&format!("127.0.0.1:{port}")),
+        "{notice}"
+    );
+    let remembered = std::fs::read_to_string(data.join("ports.json")).unwrap();
+    assert!(remembered.contains(&port.to_string()), "the new port is remembered: {remembered}");
+    let run = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
+    assert_eq!(run.stdout.trim(), "app_rw", "{run:?}\n{}", app.diagnostics());
+}
+
 /// Quit from the tray while a client is mid-query: the query finishes (the forwarder drains
 /// with the CLI's grace), then the app exits and no forwarder is left for `tapgate status`.
 #[test]
