@@ -273,8 +273,10 @@ fn signed_claims(token: &str, alg: Algorithm, key: &DecodingKey) -> Option<Map<S
 }
 
 fn identity_of(claims: &Map<String, Value>, claim: &str) -> Option<String> {
-    let value = claims.get(claim)?.as_str()?.trim();
-    (!value.is_empty()).then(|| one_line(value))
+    // Emptiness is judged after `one_line`: a value of only control characters names no one.
+    let value = one_line(claims.get(claim)?.as_str()?.trim());
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_owned())
 }
 
 /// `groups` as a list of strings; a single string is one group (some IdPs do that for one).
@@ -445,6 +447,15 @@ mod tests {
     /// first run; the input is `fuzz/corpus/token_claims/crash_nbf_after_year_9999`): a signed
     /// `nbf` past 9999-12-31 made the refusal's message panic (humantime's formatter errs there
     /// and `to_string` panics on a formatter error).
+    #[test]
+    fn an_identity_of_only_control_characters_names_no_one() {
+        let mut claims = Map::new();
+        claims.insert("email".into(), Value::from("\u{7f}\u{1b}"));
+        assert_eq!(identity_of(&claims, "email"), None);
+        claims.insert("email".into(), Value::from(" alice@example.com "));
+        assert_eq!(identity_of(&claims, "email").as_deref(), Some("alice@example.com"));
+    }
+
     #[test]
     fn a_not_before_beyond_year_9999_is_refused_without_a_panic() {
         let claims = times(r#"{"exp":1800000600,"nbf":300000000000}"#);
