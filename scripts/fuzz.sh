@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs each fuzz target under fuzz/ for FUZZ_SECONDS (libFuzzer through cargo-fuzz), one after
-# the other, then prints per target: executions, CPU seconds, corpus entries and crashes.
+# Runs each fuzz target under fuzz/ for FUZZ_SECONDS (libFuzzer through cargo-fuzz), FUZZ_JOBS at
+# a time (one per CPU by default), then prints per target: executions, CPU seconds, corpus entries and crashes.
 #
 # Engine: libFuzzer with AddressSanitizer on the nightly toolchain when rustup has one installed;
 # otherwise libFuzzer on the default (stable) toolchain without a sanitizer, still coverage-guided
@@ -61,23 +61,27 @@ read -r -a targets <<<"${FUZZ_TARGETS:-$("${cargo[@]}" fuzz list --fuzz-dir fuzz
 
 mkdir -p fuzz/target/logs
 summary=fuzz/target/summary.tsv
-rows=()
-failed=()
-for target in "${targets[@]}"; do
-  work=fuzz/target/corpus/$target
+# Targets run FUZZ_JOBS at a time (default: one per CPU); each still gets its own FUZZ_SECONDS.
+jobs=${FUZZ_JOBS:-$(nproc)}
+
+# Runs one target; its table row goes to fuzz/target/logs/<target>.row.
+fuzz_one() {
+  local target=$1
+  local work=fuzz/target/corpus/$target
   mkdir -p "$work" "fuzz/corpus/$target"
-  log=fuzz/target/logs/$target.log
-  times=fuzz/target/logs/$target.times
-  extra=()
+  local log=fuzz/target/logs/$target.log
+  local times=fuzz/target/logs/$target.times
+  local extra=()
   if [ -f "fuzz/dict/$target.dict" ]; then
     extra+=("-dict=fuzz/dict/$target.dict")
   fi
   echo "fuzz: $target for ${seconds}s (log: $log)"
-  status=0
+  local status=0
   TIMEFORMAT='%3U %3S'
   { time "${cargo[@]}" fuzz run "${flags[@]}" "$target" "$work" "fuzz/corpus/$target" -- \
       -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
       "${extra[@]}" >"$log" 2>&1; } 2>"$times" || status=$?
+  local execs user sys cpu entries crashes
   execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
   read -r user sys <"$times" || true
   cpu=$(awk -v u="${user:-0}" -v s="${sys:-0}" 'BEGIN { printf "%.0f", u + s }')
@@ -86,17 +90,43 @@ for target in "${targets[@]}"; do
     crashes=0
   else
     crashes=1
-    failed+=("$target")
     echo "fuzz: $target FAILED (exit $status); the end of $log:" >&2
     tail -n 40 "$log" >&2
   fi
-  rows+=("$target	${execs:-0}	$cpu	$entries	$crashes")
+  printf '%s\t%s\t%s\t%s\t%s\n' "$target" "${execs:-0}" "$cpu" "$entries" "$crashes" >"fuzz/target/logs/$target.row"
   if [ "${FUZZ_MERGE:-0}" = 1 ] && [ "$crashes" = 0 ]; then
     # Into the committed seeds: only the inputs of this run that reach code they do not (edges
     # alone, no hit counts or comparisons, which keeps the committed set small).
     "${cargo[@]}" fuzz run "${flags[@]}" "$target" "fuzz/corpus/$target" "$work" -- -merge=1 \
       -use_counters=0 -use_cmp=0 -use_value_profile=0 >"fuzz/target/logs/$target.merge.log" 2>&1
     echo "fuzz: $target: merged into fuzz/corpus/$target ($(find "fuzz/corpus/$target" -type f | wc -l) files)"
+  fi
+}
+
+running=0
+for target in "${targets[@]}"; do
+  rm -f "fuzz/target/logs/$target.row"
+  fuzz_one "$target" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+done
+wait
+
+rows=()
+failed=()
+for target in "${targets[@]}"; do
+  row_file=fuzz/target/logs/$target.row
+  if [ -f "$row_file" ]; then
+    row=$(cat "$row_file")
+  else
+    row="$target	0	0	0	1"
+  fi
+  rows+=("$row")
+  if [ "${row##*	}" != 0 ]; then
+    failed+=("$target")
   fi
 done
 

@@ -263,13 +263,27 @@ impl DesktopSession {
         tail(&self.driver.log(), 8 * 1024).to_string()
     }
 
-    /// What to show when a wait fails: the app's log and the notifications so far.
+    /// What to show when a wait fails: what the window shows, the notifications so far and the
+    /// app's log (last, as the longest).
     pub fn diagnostics(&self) -> String {
         format!(
-            "--- app log (tail) ---\n{}\n--- notifications ---\n{:#?}",
+            "--- window text ---\n{}\n--- notifications ---\n{:#?}\n--- app log (tail) ---\n{}",
+            self.window_text(),
+            self.notifications.all(),
             self.app_log(),
-            self.notifications.all()
         )
+    }
+
+    /// The window's visible text, or why it cannot be read. Bounded on its own, without
+    /// [`Self::block_on`], whose timeout would call back into the diagnostics.
+    fn window_text(&self) -> String {
+        let Some(client) = self.client.as_ref() else { return "(the WebDriver session was ended)".into() };
+        let read = client.execute("return document.body ? document.body.innerText : '';", vec![]);
+        match self.runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), read).await }) {
+            Ok(Ok(value)) => tail(value.as_str().unwrap_or_default(), 4 * 1024).to_string(),
+            Ok(Err(e)) => format!("(cannot read the window: {e})"),
+            Err(_) => "(reading the window took over 5 s)".into(),
+        }
     }
 
     /// Every process this session started that still runs, with its name.

@@ -17,7 +17,8 @@ export function EditorFrame({ title, editor, onCancel, children, testId }: Props
   const form = useRef<HTMLFormElement>(null);
   useEffect(() => {
     // Bring the form into view and put the cursor in its first field.
-    form.current?.scrollIntoView?.({ block: 'nearest', behavior: 'smooth' });
+    // At once, not smoothly: a click aimed at Save while the page still glides lands elsewhere.
+    form.current?.scrollIntoView?.({ block: 'nearest' });
     form.current?.querySelector<HTMLInputElement>('input')?.focus({ preventScroll: true });
   }, []);
   const submit = (e: FormEvent) => {
