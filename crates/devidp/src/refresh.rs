@@ -82,6 +82,15 @@ pub(crate) fn redeem(dir: &DataDir, token: &str, now: i64) -> Result<Redeemed, E
     if record.expires_at <= now { Ok(Redeemed::Expired(record)) } else { Ok(Redeemed::Valid(record)) }
 }
 
+/// Puts back a token [`redeem`] took, for a request refused for what it asked (a scope not
+/// granted): RFC 6749 §5.2 errors about the request leave the grant as it was.
+pub(crate) fn put_back(dir: &DataDir, token: &str, record: RefreshRecord) -> Result<(), Error> {
+    let _lock = dir.lock()?;
+    let mut file = load(dir)?;
+    file.tokens.insert(digest(token), record);
+    dir.write_json(&dir.refresh_tokens_path(), &file)
+}
+
 /// RFC 7009 2.1: forgets `token`. Returns what it granted, `None` when it was unknown
 /// (which the caller does not reveal).
 pub(crate) fn revoke(dir: &DataDir, token: &str) -> Result<Option<RefreshRecord>, Error> {

@@ -151,6 +151,8 @@ fn refresh_grant(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> Resu
     let client_id = body.required("client_id")?;
     let token = body.required("refresh_token")?;
     let requested_scope = body.field("scope")?;
+    // Checked before the token is redeemed: a malformed request does not use it up.
+    let audience = requested_audience(body)?;
     state.check_client(&client_id)?;
 
     let now = state.clock.unix_now();
@@ -179,6 +181,7 @@ fn refresh_grant(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> Resu
         Some(requested) => {
             let granted: Vec<&str> = record.scope.split_whitespace().collect();
             if let Some(extra) = requested.split_whitespace().find(|s| !granted.contains(s)) {
+                refresh::put_back(&state.data, &token, record.clone()).map_err(ApiError::server)?;
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "invalid_scope",
@@ -188,7 +191,38 @@ fn refresh_grant(state: &IdpState, body: &OAuthBody, log: &mut GrantLog) -> Resu
             requested
         }
     };
-    issue(state, user, RefreshRecord { scope, ..record }, None)
+    // RFC 8707: a refresh may ask for an access token for another resource (a database of
+    // its own). The refresh token keeps the audience it was granted with; only this access
+    // token is for the other one, as with IdPs whose refresh tokens serve several APIs.
+    let record = RefreshRecord { scope, ..record };
+    match audience {
+        None => issue(state, user, record, None),
+        Some(audience) => issue_for_audience(state, user, record, &audience),
+    }
+}
+
+/// `audience` (Auth0's parameter) or `resource` (RFC 8707) of a refresh request; sent
+/// together, they must agree.
+fn requested_audience(body: &OAuthBody) -> Result<Option<String>, ApiError> {
+    let target = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_target", detail);
+    let resource = match body.field("resource")? {
+        Some(resource) => match url::Url::parse(&resource) {
+            Ok(url) if url.fragment().is_none() => Some(resource),
+            _ => {
+                return Err(target(format!(
+                    "resource {resource:?} must be an absolute URI without a fragment"
+                )));
+            }
+        },
+        None => None,
+    };
+    match (body.field("audience")?, resource) {
+        (Some(audience), Some(resource)) if audience != resource => {
+            Err(target(format!("audience {audience:?} and resource {resource:?} disagree: send one")))
+        }
+        (Some(audience), _) => Ok(Some(audience)),
+        (None, resource) => Ok(resource),
+    }
 }
 
 /// Signs the tokens, stores the new refresh token and builds the response. `nonce` goes
@@ -199,6 +233,27 @@ pub(super) fn issue(
     record: RefreshRecord,
     nonce: Option<&str>,
 ) -> Result<Issued, ApiError> {
+    let audience = record.audience.clone();
+    issue_tokens(state, user, record, nonce, &audience)
+}
+
+/// [`issue`] with the access token for `audience` instead of the grant's own.
+fn issue_for_audience(
+    state: &IdpState,
+    user: &User,
+    record: RefreshRecord,
+    audience: &str,
+) -> Result<Issued, ApiError> {
+    issue_tokens(state, user, record, None, audience)
+}
+
+fn issue_tokens(
+    state: &IdpState,
+    user: &User,
+    record: RefreshRecord,
+    nonce: Option<&str>,
+    audience: &str,
+) -> Result<Issued, ApiError> {
     let key = SigningKeys::load(&state.data).and_then(|keys| keys.active()).map_err(ApiError::server)?;
     let minted = mint(
         &key,
@@ -208,7 +263,7 @@ pub(super) fn issue(
         &TokenGrant {
             user,
             client_id: &record.client_id,
-            audience: &record.audience,
+            audience,
             scope: &record.scope,
             nonce,
             amr: &record.amr,

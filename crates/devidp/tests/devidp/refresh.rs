@@ -65,3 +65,52 @@ async fn an_unknown_refresh_token_is_refused() -> TestResult {
     assert_eq!((status, error.as_str()), (400, "invalid_grant"));
     Ok(())
 }
+
+/// RFC 8707: one sign-in, then an access token per database audience by refresh; the
+/// refresh token keeps its own audience, so the next plain refresh is for it again.
+#[tokio::test]
+async fn a_refresh_can_ask_for_another_audience_and_the_grant_keeps_its_own() -> TestResult {
+    let (_temp, data) = temp_data()?;
+    let key = enroll(&data, "alice@example.com", &["dba"])?;
+    let idp = TestIdp::start(&data, |_| {})?;
+    let first = idp.sign_in("alice@example.com", &key).await?;
+    let (_, claims) = jwt_parts(first["access_token"].as_str().ok_or("no token")?)?;
+    let own_audience = claims["aud"].clone();
+    let token = first["refresh_token"].as_str().ok_or("no refresh_token")?;
+
+    let mut body = refresh_body(token);
+    body["audience"] = json!("postgres-test");
+    let second: Value = idp.token(&body).await?.json().await?;
+    let (_, claims) = jwt_parts(second["access_token"].as_str().ok_or("no token")?)?;
+    assert_eq!(claims["aud"], "postgres-test");
+    assert_eq!(claims["amr"], json!(["swk"]));
+
+    let mut body = refresh_body(second["refresh_token"].as_str().ok_or("no refresh_token")?);
+    body["resource"] = json!("https://db.example.com/prod");
+    let third: Value = idp.token(&body).await?.json().await?;
+    let (_, claims) = jwt_parts(third["access_token"].as_str().ok_or("no token")?)?;
+    assert_eq!(claims["aud"], "https://db.example.com/prod");
+
+    let plain = refresh_body(third["refresh_token"].as_str().ok_or("no refresh_token")?);
+    let fourth: Value = idp.token(&plain).await?.json().await?;
+    let (_, claims) = jwt_parts(fourth["access_token"].as_str().ok_or("no token")?)?;
+    assert_eq!(claims["aud"], own_audience);
+
+    // Two names for two audiences, or a resource that is not a URI, is refused as a target.
+    let mut body = refresh_body(fourth["refresh_token"].as_str().ok_or("no refresh_token")?);
+    body["audience"] = json!("a");
+    body["resource"] = json!("https://b.example/");
+    let (status, error, _) = refusal(idp.token(&body).await?).await?;
+    assert_eq!((status, error.as_str()), (400, "invalid_target"));
+    // ...without using the refresh token up; nor does a scope that was never granted.
+    let mut body = plain_of(&fourth)?;
+    body["scope"] = json!("openid admin");
+    let (status, error, _) = refusal(idp.token(&body).await?).await?;
+    assert_eq!((status, error.as_str()), (400, "invalid_scope"));
+    assert_eq!(idp.token(&plain_of(&fourth)?).await?.status(), 200);
+    Ok(())
+}
+
+fn plain_of(tokens: &Value) -> Result<Value, &'static str> {
+    Ok(refresh_body(tokens["refresh_token"].as_str().ok_or("no refresh_token")?))
+}
