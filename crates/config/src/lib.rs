@@ -37,4 +37,5 @@ pub use location::{CONFIG_ENV, DATA_DIR_ENV, config_path, data_dir, pgpass_path,
 pub use resolved::{
     AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DEFAULT_SESSION_GRACE, DbAuth,
     DbConfig, Dialect, Flow, IdpConfig, LocalAccess, SessionLimit, SslMode, SslNegotiation, TokenChoice,
+    TokenTarget,
 };

@@ -57,6 +57,10 @@ pub struct RawDb {
     pub session_limit: Option<Spanned<String>>,
     /// Time after the token's expiry before a session closes, e.g. `5m`.
     pub session_grace: Option<Spanned<String>>,
+    /// The audience of this database's token, when it is not the IdP's (RFC 8707 `resource`).
+    pub audience: Option<Spanned<String>>,
+    /// The scopes of this database's token, when they are not the IdP's.
+    pub scopes: Option<Spanned<Vec<String>>>,
 }
 
 /// One `[idp.NAME]` table.

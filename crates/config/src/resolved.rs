@@ -51,6 +51,47 @@ pub struct DbConfig {
     pub session_limit: SessionLimit,
     /// Clients must pass SCRAM-SHA-256 with a local password (`local_password`, default false).
     pub local_password: bool,
+    /// The token this database takes, when it is not the IdP's own (`audience`, `scopes`).
+    pub token_target: Option<TokenTarget>,
+}
+
+/// What a database's token is asked for, beyond the IdP's defaults: a token for a test cluster
+/// is then refused by production, whose audience differs. Obtained with the IdP session's
+/// refresh token (one tap serves every database), and cached per IdP and target.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenTarget {
+    /// `audience` (and RFC 8707 `resource` when it is an absolute URI); `None`: the IdP's.
+    pub audience: Option<String>,
+    /// `scope`; empty: the IdP's.
+    pub scopes: Vec<String>,
+}
+
+impl TokenTarget {
+    /// A stable name for the cache: the same target always gives the same key.
+    pub fn cache_key(&self) -> String {
+        let mut key = String::new();
+        if let Some(audience) = &self.audience {
+            key.push_str("aud=");
+            key.push_str(audience);
+        }
+        if !self.scopes.is_empty() {
+            if !key.is_empty() {
+                key.push(' ');
+            }
+            key.push_str("scope=");
+            key.push_str(&self.scopes.join(","));
+        }
+        key
+    }
+
+    /// Words for messages: `audience postgres-test`, `scopes a b`.
+    pub fn describe(&self) -> String {
+        match (&self.audience, self.scopes.is_empty()) {
+            (Some(audience), true) => format!("audience {audience}"),
+            (None, _) => format!("scopes {}", self.scopes.join(" ")),
+            (Some(audience), false) => format!("audience {audience} with scopes {}", self.scopes.join(" ")),
+        }
+    }
 }
 
 /// How long a session through the forwarder may live.

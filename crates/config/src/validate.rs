@@ -11,7 +11,7 @@ use crate::ConfigError;
 use crate::raw::{RawConfig, RawDb, RawIdp};
 use crate::resolved::{
     AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DEFAULT_SESSION_GRACE, DbAuth,
-    DbConfig, Flow, IdpConfig, LocalAccess, SessionLimit, SslMode, SslNegotiation,
+    DbConfig, Flow, IdpConfig, LocalAccess, SessionLimit, SslMode, SslNegotiation, TokenTarget,
 };
 use crate::sign_in::{self, RawSignInKeys};
 use crate::toml_place::{line_of, place_error};
@@ -358,6 +358,7 @@ impl Checker<'_> {
             Some(m) if (1..=10_000).contains(m.get_ref()) => *m.get_ref() as usize,
             Some(m) => return Err(self.invalid(m.span().start, key("max_connections"), "use 1 to 10000")),
         };
+        let token_target = self.token_target(&raw, &key)?;
         Ok(DbConfig {
             name: name.to_string(),
             idp,
@@ -376,7 +377,42 @@ impl Checker<'_> {
             unix_socket,
             session_limit,
             local_password: raw.local_password.as_ref().is_some_and(|v| *v.get_ref()),
+            token_target,
         })
+    }
+
+    /// `audience` and `scopes` of a `[db.NAME]` table; `None` when neither is set.
+    fn token_target(
+        &self,
+        raw: &RawDb,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<Option<TokenTarget>, ConfigError> {
+        let audience = match &raw.audience {
+            None => None,
+            Some(a) => Some(self.non_empty(a, key("audience"))?),
+        };
+        let scopes = match &raw.scopes {
+            None => Vec::new(),
+            Some(s) => {
+                let scopes = s.get_ref().clone();
+                if scopes.is_empty() {
+                    return Err(self.invalid(
+                        s.span().start,
+                        key("scopes"),
+                        "list at least one scope, or leave the key out to use the IdP's",
+                    ));
+                }
+                if let Some(bad) = scopes.iter().find(|x| x.is_empty() || x.contains(char::is_whitespace)) {
+                    return Err(self.invalid(
+                        s.span().start,
+                        key("scopes"),
+                        format!("`{bad}` is not a scope"),
+                    ));
+                }
+                scopes
+            }
+        };
+        Ok((audience.is_some() || !scopes.is_empty()).then_some(TokenTarget { audience, scopes }))
     }
 
     fn port(&self, value: &Spanned<i64>, key: String) -> Result<u16, ConfigError> {
@@ -613,6 +649,31 @@ roles = ["app_ro", "app_rw"]
         assert!(err.contains("db.prod.session_grace") && err.contains("90s"), "{err}");
         let err = load(&format!("{GOOD}{DB}session_limit = \"forever\"\n")).expect_err("bad").to_string();
         assert!(err.contains("db.prod.session_limit") && err.contains("none"), "{err}");
+    }
+
+    #[test]
+    fn a_database_may_ask_for_its_own_audience_and_scopes() {
+        let config = load(&format!("{GOOD}{DB}")).expect("valid");
+        assert_eq!(config.db("prod").expect("prod").token_target, None, "the IdP's token by default");
+
+        let own = load(&format!("{GOOD}{DB}audience = \"postgres-prod\"\n")).expect("valid");
+        let target = own.db("prod").expect("prod").token_target.clone().expect("a target");
+        assert_eq!(target, TokenTarget { audience: Some("postgres-prod".into()), scopes: vec![] });
+        assert_eq!(target.cache_key(), "aud=postgres-prod");
+
+        let scoped =
+            load(&format!("{GOOD}{DB}scopes = [\"https://ossrdbms-aad.database.windows.net/.default\"]\n"))
+                .expect("valid");
+        let target = scoped.db("prod").expect("prod").token_target.clone().expect("a target");
+        assert_eq!(target.audience, None);
+        assert_eq!(target.cache_key(), "scope=https://ossrdbms-aad.database.windows.net/.default");
+
+        let err = load(&format!("{GOOD}{DB}audience = \" \"\n")).expect_err("empty").to_string();
+        assert!(err.contains("db.prod.audience"), "{err}");
+        let err = load(&format!("{GOOD}{DB}scopes = []\n")).expect_err("empty").to_string();
+        assert!(err.contains("db.prod.scopes") && err.contains("leave the key out"), "{err}");
+        let err = load(&format!("{GOOD}{DB}scopes = [\"a b\"]\n")).expect_err("spaces").to_string();
+        assert!(err.contains("db.prod.scopes") && err.contains("`a b` is not a scope"), "{err}");
     }
 
     #[test]

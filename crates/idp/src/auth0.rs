@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use tapgate_config::IdpConfig;
+use tapgate_config::{IdpConfig, TokenTarget};
 use url::Url;
 use webauthn_rs_proto::{PublicKeyCredential, RequestChallengeResponse};
 
@@ -174,22 +174,43 @@ pub(crate) async fn refresh(
     discovery: &Discovery,
     config: &IdpConfig,
     refresh_token: &SecretString,
+    target: Option<&TokenTarget>,
 ) -> Result<IdpResponse, IdpError> {
     let endpoint = &discovery.token_endpoint;
-    // Form-encoded as RFC 6749 §6 specifies (Auth0 takes both). No scope: the refreshed token
-    // keeps the scope originally granted (§6: "if omitted is treated as equal").
-    let form = [
-        ("grant_type", REFRESH_GRANT),
-        ("client_id", config.client_id.as_str()),
-        ("refresh_token", refresh_token.expose_secret()),
+    // Form-encoded as RFC 6749 §6 specifies (Auth0 takes both). No scope unless a database asks
+    // for its own: the refreshed token keeps the scope originally granted (§6: "if omitted is
+    // treated as equal").
+    let mut form = vec![
+        ("grant_type", REFRESH_GRANT.to_string()),
+        ("client_id", config.client_id.clone()),
+        ("refresh_token", refresh_token.expose_secret().to_string()),
     ];
+    if let Some(target) = target {
+        form.extend(target_fields(target));
+    }
     let built = http.client().post(endpoint.clone()).form(&form).build();
     let response = http.execute(built.map_err(|err| http.transport_error(&err, endpoint))?).await?;
     if response.status.is_success() {
         return Ok(response);
     }
 
-    Err(refresh_error(config, &format!("POST {endpoint}"), &response, refresh_token))
+    Err(refresh_error(config, target, &format!("POST {endpoint}"), &response, refresh_token))
+}
+
+/// The refresh request's fields for a database's own token: `scope`, `audience` (Auth0 and
+/// IdPs modelled on it) and, when the audience is an absolute URI, RFC 8707's `resource`.
+fn target_fields(target: &TokenTarget) -> Vec<(&'static str, String)> {
+    let mut fields = Vec::new();
+    if !target.scopes.is_empty() {
+        fields.push(("scope", target.scopes.join(" ")));
+    }
+    if let Some(audience) = &target.audience {
+        fields.push(("audience", audience.clone()));
+        if let Some(resource) = crate::browser::resource_of(audience) {
+            fields.push(("resource", resource.to_string()));
+        }
+    }
+    fields
 }
 
 /// A failed `POST /passkey/challenge` (docs/idp-wire-contract.md §3).
@@ -240,12 +261,20 @@ pub(crate) fn grant_error(
 /// A failed refresh grant: `invalid_grant` means the refresh token is spent (RFC 6749 §5.2).
 fn refresh_error(
     config: &IdpConfig,
+    target: Option<&TokenTarget>,
     endpoint: &str,
     response: &IdpResponse,
     refresh_token: &SecretString,
 ) -> IdpError {
     let error = OAuthError::parse(&response.body);
     match error.error.as_str() {
+        // RFC 8707 §2 and RFC 6749 §5.2: the IdP will not issue a token for this audience or
+        // these scopes to this client; a tap would not change that.
+        "invalid_target" | "invalid_scope" if target.is_some() => IdpError::TargetRefused {
+            idp: config.name.clone(),
+            target: target.map(TokenTarget::describe).unwrap_or_default(),
+            description: redact(&error.describe(), refresh_token),
+        },
         "invalid_grant" => IdpError::RefreshRejected {
             idp: config.name.clone(),
             description: redact(&error.describe(), refresh_token),
@@ -418,6 +447,24 @@ mod tests {
     }
 
     #[test]
+    fn a_database_target_adds_scope_audience_and_a_resource_for_uris() {
+        let named = TokenTarget { audience: Some("postgres-test".into()), scopes: vec![] };
+        assert_eq!(target_fields(&named), vec![("audience", "postgres-test".to_string())]);
+        let uri = TokenTarget {
+            audience: Some("https://db.example.com/prod".into()),
+            scopes: vec!["openid".into(), "db".into()],
+        };
+        assert_eq!(
+            target_fields(&uri),
+            vec![
+                ("scope", "openid db".to_string()),
+                ("audience", "https://db.example.com/prod".to_string()),
+                ("resource", "https://db.example.com/prod".to_string()),
+            ]
+        );
+    }
+
+    #[test]
     fn scope_and_audience_come_from_the_config() {
         let mut body = json!({});
         insert_scope_and_audience(&mut body, &config());
@@ -515,6 +562,7 @@ mod tests {
         let token = SecretString::from("rt-0123456789abcdef");
         let err = refresh_error(
             &config(),
+            None,
             "POST https://localhost:8443/oauth/token",
             &error_response(
                 400,
@@ -529,6 +577,7 @@ mod tests {
         );
         let err = refresh_error(
             &config(),
+            None,
             "POST https://localhost:8443/oauth/token",
             &error_response(
                 400,
@@ -537,6 +586,22 @@ mod tests {
             &token,
         );
         assert!(!err.to_string().contains("rt-0123456789abcdef"), "{err}");
+
+        // A database's audience the IdP will not serve: a tap would not help, so none is asked.
+        let target = TokenTarget { audience: Some("postgres-prod".into()), scopes: vec![] };
+        let err = refresh_error(
+            &config(),
+            Some(&target),
+            "POST https://localhost:8443/oauth/token",
+            &error_response(400, json!({ "error": "invalid_target", "error_description": "unknown API" })),
+            &token,
+        );
+        assert!(!err.is_sign_in_needed());
+        assert!(
+            err.to_string()
+                .starts_with("the IdP corp will not issue a token for audience postgres-prod (unknown API)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use tapgate_clock::SharedClock;
-use tapgate_config::{Dialect, Flow, IdpConfig};
+use tapgate_config::{Dialect, Flow, IdpConfig, TokenTarget};
 use tokio::sync::OnceCell;
 
 use crate::discovery::{Discovery, discover};
@@ -202,10 +202,29 @@ impl IdpClient {
     /// The refresh_token grant (RFC 6749 §6). A refused refresh token (`invalid_grant`) is
     /// `IdpError::RefreshRejected`: the caller then asks for a tap.
     pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, IdpError> {
+        self.refresh_with(refresh_token, None).await
+    }
+
+    /// The refresh_token grant for a database's own audience or scopes (RFC 8707 `resource`,
+    /// Auth0's `audience`, `scope`): one sign-in, then a token per database. The IdP may
+    /// rotate the refresh token here as in [`Self::refresh`].
+    pub async fn refresh_for(
+        &self,
+        refresh_token: &SecretString,
+        target: &TokenTarget,
+    ) -> Result<TokenSet, IdpError> {
+        self.refresh_with(refresh_token, Some(target)).await
+    }
+
+    async fn refresh_with(
+        &self,
+        refresh_token: &SecretString,
+        target: Option<&TokenTarget>,
+    ) -> Result<TokenSet, IdpError> {
         let config = &self.inner.config;
         let http = &self.inner.http;
         let discovery = self.discovery().await?;
-        let response = auth0::refresh(http, discovery, config, refresh_token).await?;
+        let response = auth0::refresh(http, discovery, config, refresh_token, target).await?;
         let tokens = token_set(
             &config.name,
             &format!("POST {}", discovery.token_endpoint),

@@ -86,6 +86,13 @@ pub enum IdpError {
     #[error("the IdP {idp} refused the refresh token ({description}): sign in again with your key")]
     RefreshRejected { idp: String, description: String },
 
+    /// The IdP will not issue a token for a database's own audience or scopes.
+    #[error(
+        "the IdP {idp} will not issue a token for {target} ({description}): ask its administrators to allow \
+         this client that audience and scopes, or fix `audience`/`scopes` of the database"
+    )]
+    TargetRefused { idp: String, target: String, description: String },
+
     /// The IdP did not revoke the refresh token at sign-out (it is forgotten here anyway).
     #[error(
         "the IdP {idp} did not revoke the refresh token ({reason}); it stays valid there until it expires"

@@ -30,7 +30,11 @@ pub(crate) fn redirect_uri(port: u16) -> String {
 /// The audience as an RFC 8707 `resource`: only an absolute URI may be one (§2), and IdPs that
 /// follow it refuse anything else (`invalid_target`).
 pub(crate) fn resource_indicator(config: &IdpConfig) -> Option<&str> {
-    let audience = config.audience.as_deref()?;
+    resource_of(config.audience.as_deref()?)
+}
+
+/// `audience` when it can be an RFC 8707 `resource`.
+pub(crate) fn resource_of(audience: &str) -> Option<&str> {
     match Url::parse(audience) {
         Ok(url) if url.fragment().is_none() => Some(audience),
         _ => None,

@@ -32,8 +32,8 @@ use crate::http::IdpHttp;
 use crate::token::{for_database, token_set};
 use crate::{IdpError, Prompt, TokenSet};
 
-pub(crate) use authorize::resource_indicator;
 use authorize::{AuthorizationRequest, redirect_uri};
+pub(crate) use authorize::{resource_indicator, resource_of};
 use callback::Expected;
 use listener::CallbackListener;
 
