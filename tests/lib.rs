@@ -512,7 +512,6 @@ pub fn signal(pid: u32, name: &str) {
     let _ = Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status();
 }
 
-/// The `kid` in a JWT's header.
 /// The JSON entry the Secret Service holds for `idp`, read with libsecret's own tool.
 pub fn keyring_entry(idp: &str) -> Option<String> {
     let user = format!("idp:{idp}");

@@ -29,7 +29,7 @@ pub enum Command {
     /// Forget the tokens of an IdP.
     Logout(IdpArg),
     /// Print a valid access token on stdout, for scripts (refreshes or asks for a tap as needed).
-    Token(IdpArg),
+    Token(TokenArgs),
     /// Run loopback forwarders for databases until Ctrl-C; point any PostgreSQL client at them.
     Connect(ConnectArgs),
     /// Print the connection string of a database's forwarder.
@@ -136,6 +136,16 @@ pub struct ExecArgs {
 pub struct IdpArg {
     /// IdP name from the configuration; may be left out when only one is configured.
     pub idp: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub idp: IdpArg,
+    /// The token the database DB gets (its own `audience`/`scopes` when it has them) instead
+    /// of the IdP's.
+    #[arg(long, value_name = "DB", conflicts_with = "idp")]
+    pub db: Option<String>,
 }
 
 #[derive(Debug, Args)]

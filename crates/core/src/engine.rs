@@ -25,6 +25,8 @@ pub struct Engine {
     pub(crate) skew_reported: Mutex<HashSet<String>>,
     /// The latest valid session per IdP, so busy forwarders do not read the keyring per connection.
     pub(crate) current: Mutex<HashMap<String, Session>>,
+    /// The latest valid session per database target (`corp#aud=...`, see [`crate::db_token`]).
+    pub(crate) targeted: Mutex<HashMap<String, Session>>,
     /// One sign-in at a time per IdP: fifty clients arriving while signed out get one tap, not fifty.
     pub(crate) sign_in_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The history database, opened on first use (most commands never write to it).
@@ -60,6 +62,7 @@ impl Engine {
             clients: Mutex::default(),
             skew_reported: Mutex::default(),
             current: Mutex::default(),
+            targeted: Mutex::default(),
             sign_in_locks: Mutex::default(),
             history: OnceLock::new(),
             events,

@@ -251,7 +251,7 @@ impl TokenSource for EngineTokens {
         let database = database.to_string();
         Box::pin(async move {
             let idp = idp.ok_or_else(|| TokenError::new(format!("Tapgate: no database {database} here")))?;
-            match engine.session(Some(&idp), prompt, SignInPolicy::Reuse).await {
+            match engine.db_session(&database, prompt, SignInPolicy::Reuse).await {
                 Ok(session) => Ok(UpstreamToken {
                     access_token: session.access_token.clone(),
                     identity: session.identity().to_string(),
@@ -259,6 +259,10 @@ impl TokenSource for EngineTokens {
                 }),
                 Err(CoreError::Idp(e)) if e.is_unreachable() => {
                     Err(TokenError::new(format!("Tapgate: IdP unreachable: {e}")))
+                }
+                // A tap would not change the IdP's mind about this database's audience.
+                Err(CoreError::Idp(e @ tapgate_idp::IdpError::TargetRefused { .. })) => {
+                    Err(TokenError::new(format!("Tapgate: {e}")))
                 }
                 Err(e) => Err(TokenError::new(format!(
                     "Tapgate: sign-in needed for {idp}: {e}. Touch your security key when Tapgate asks, \
@@ -273,8 +277,10 @@ impl TokenSource for EngineTokens {
         // Never shown: a NoTap sign-in does not prompt.
         let prompt = (self.prompt_for)(database, &ClientInfo::default());
         let idp = self.idp_of.get(database).cloned();
+        let database = database.to_string();
         Box::pin(async move {
-            let session = engine.session(Some(&idp?), prompt, SignInPolicy::NoTap).await.ok()?;
+            idp?;
+            let session = engine.db_session(&database, prompt, SignInPolicy::NoTap).await.ok()?;
             Some(local_expiry(&session))
         })
     }

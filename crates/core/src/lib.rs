@@ -7,6 +7,8 @@
 //! - [`engine`]: [`Engine`], one configuration in one context: the token cache, IdP clients,
 //!   events, the role check.
 //! - [`sign_in`]: the sign-in policy ([`SignInPolicy`]): cache, then refresh, then a key tap.
+//! - [`db_token`]: the token a database gets: the IdP's, or one for the database's own
+//!   audience or scopes, by refresh.
 //! - [`local_state`]: history queries, stable ports and running processes, through the engine.
 //! - [`session`]: [`Session`], a signed-in identity with its token and countdown.
 //! - [`events`]: [`CoreEvent`], broadcast to whoever shows things to people (CLI, tray app).
@@ -30,6 +32,7 @@
 mod atomic_file;
 pub mod browser_command;
 pub mod context;
+pub mod db_token;
 pub mod dsn;
 pub mod engine;
 pub mod error;

@@ -104,6 +104,7 @@ impl Engine {
             }
         }
         self.current.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
+        self.forget_targets(&name).await;
         let removed = self.cache.remove(&name).await?;
         if removed {
             self.emit(CoreEvent::SignedOut { idp: name });
@@ -112,7 +113,7 @@ impl Engine {
     }
 
     /// A history row for a sign-in that asked the IdP (a tap or a refresh), or failed.
-    fn record_sign_in(&self, idp: &str, result: &Result<Session, CoreError>) {
+    pub(crate) fn record_sign_in(&self, idp: &str, result: &Result<Session, CoreError>) {
         let (identity, method, outcome, error) = match result {
             Ok(s) if s.origin == SessionOrigin::Cache => return,
             Err(CoreError::TapNeeded { .. }) => return,
@@ -192,7 +193,7 @@ impl Engine {
     /// runtime folder. Taken after the in-process lock, so only one caller per process waits
     /// here. Without it, two processes would each ask for a tap (or open a browser tab), and two
     /// refreshes with the same rotating refresh token would make the IdP revoke it.
-    async fn sign_in_file_lock(&self, idp: &str) -> Result<FileLock, CoreError> {
+    pub(crate) async fn sign_in_file_lock(&self, idp: &str) -> Result<FileLock, CoreError> {
         let path = self.context.runtime_dir.join("sign-in").join(format!("{idp}.sign-in"));
         if let Some(lock) = FileLock::try_acquire(&path)? {
             return Ok(lock);
@@ -209,7 +210,7 @@ impl Engine {
         })?
     }
 
-    fn sign_in_lock(&self, idp: &str) -> Arc<tokio::sync::Mutex<()>> {
+    pub(crate) fn sign_in_lock(&self, idp: &str) -> Arc<tokio::sync::Mutex<()>> {
         self.sign_in_locks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -218,7 +219,7 @@ impl Engine {
             .clone()
     }
 
-    async fn cached_refresh_token(
+    pub(crate) async fn cached_refresh_token(
         &self,
         config: &IdpConfig,
     ) -> Result<Option<secrecy::SecretString>, CoreError> {
@@ -227,7 +228,17 @@ impl Engine {
 
     /// The cache entry, if it was made for this issuer and user (config may have changed since).
     async fn load_matching(&self, config: &IdpConfig) -> Result<Option<CachedSession>, CoreError> {
-        let entry = match self.cache.load(&config.name).await {
+        self.load_entry(config, &config.name).await
+    }
+
+    /// The cache entry `key` of the IdP `config` (its own, or one of a database's target), if
+    /// it was made for this issuer and user.
+    pub(crate) async fn load_entry(
+        &self,
+        config: &IdpConfig,
+        key: &str,
+    ) -> Result<Option<CachedSession>, CoreError> {
+        let entry = match self.cache.load(key).await {
             Ok(entry) => entry,
             // A damaged entry is replaced at the next sign-in rather than blocking the user.
             Err(tapgate_store::StoreError::Corrupt { .. }) => None,
@@ -285,7 +296,7 @@ impl Engine {
     }
 
     /// Reports a significant clock skew once per IdP for the life of the engine.
-    fn report_skew(&self, idp: &str, skew: ClockSkew) {
+    pub(crate) fn report_skew(&self, idp: &str, skew: ClockSkew) {
         if !skew.is_significant() {
             return;
         }
@@ -295,7 +306,7 @@ impl Engine {
         }
     }
 
-    fn client(&self, config: &IdpConfig) -> Result<IdpClient, CoreError> {
+    pub(crate) fn client(&self, config: &IdpConfig) -> Result<IdpClient, CoreError> {
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(client) = clients.get(&config.name) {
             return Ok(client.clone());

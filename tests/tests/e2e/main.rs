@@ -4,6 +4,7 @@
 //! One test binary, a module per topic.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod audiences;
 mod browser;
 mod clients;
 mod config_errors;

@@ -75,6 +75,29 @@ fn browser_sign_in_at_oidc_provider_then_psql_a_refresh_and_a_revoking_logout() 
     assert!(renewed.stdout().contains("renewed without a tap"), "{}\n{}", renewed.stdout(), renewed.stderr());
     assert_eq!(inbox.urls().len(), 1, "no browser for a refresh");
 
+    // A database naming its audience (RFC 8707 `resource` on the refresh): oidc-provider
+    // issues a token for a resource the sign-in granted, and refuses one it did not, which
+    // Tapgate reports in words without opening the browser again.
+    person.append_config(&format!(
+        "[db.named]\nidp = \"{idp}\"\nhost = \"127.0.0.1\"\nport = {port}\ndbname = \"postgres\"\nrole = \"app_rw\"\n\
+         auth = \"oauthbearer\"\nca_file = \"{ca}\"\naudience = \"{AUDIENCE}\"\n\
+         [db.elsewhere]\nidp = \"{idp}\"\nhost = \"127.0.0.1\"\nport = {port}\ndbname = \"postgres\"\nrole = \"app_rw\"\n\
+         auth = \"oauthbearer\"\nca_file = \"{ca}\"\naudience = \"https://elsewhere.example.com/db\"\n",
+        idp = person.idp_name,
+        port = pg.port(),
+        ca = pg.ca().display(),
+    ));
+    let named = person.tapgate(&["token", "--db", "named"]);
+    named.expect_ok();
+    assert_eq!(tapgate_e2e::jwt_claims(named.stdout.trim())["aud"], AUDIENCE);
+    let elsewhere = person.tapgate(&["token", "--db", "elsewhere"]);
+    assert!(!elsewhere.ok(), "{elsewhere:?}");
+    assert!(
+        elsewhere.stderr.contains("will not issue a token for audience https://elsewhere.example.com/db"),
+        "{elsewhere:?}"
+    );
+    assert_eq!(inbox.urls().len(), 1, "no browser for a database's audience");
+
     let entry: serde_json::Value =
         serde_json::from_str(&keyring_entry(&person.idp_name).expect("a keyring entry")).unwrap();
     let refresh = entry["refresh_token"].as_str().expect("oidc-provider gave a refresh token").to_string();
