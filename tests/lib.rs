@@ -20,6 +20,7 @@ use tempfile::TempDir;
 
 pub mod browser;
 pub mod desktop;
+pub mod fault_proxy;
 pub mod oidc_provider;
 pub mod pg;
 pub mod pg18;

@@ -388,6 +388,7 @@ impl ConnectionObserver for Recorder {
 fn outcome_of(outcome: Outcome) -> ConnectionOutcome {
     match outcome {
         Outcome::Ok => ConnectionOutcome::Ok,
+        Outcome::ServerLost => ConnectionOutcome::ServerLost,
         Outcome::Refused => ConnectionOutcome::Refused,
         Outcome::RefusedOtherUser => ConnectionOutcome::RefusedOtherUser,
         Outcome::UpstreamUnreachable => ConnectionOutcome::UpstreamUnreachable,

@@ -29,6 +29,8 @@ pub struct ConnectionStart {
 pub enum Outcome {
     /// Logged in and relayed until one side closed.
     Ok,
+    /// Logged in and relayed until the server's side failed (a reset, a cut): not a clean end.
+    ServerLost,
     /// Refused: by the server (its ErrorResponse, e.g. authentication failed), or by Tapgate
     /// (role not allowed, the server asked for MD5/SCRAM).
     Refused,
@@ -56,6 +58,7 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
+            Outcome::ServerLost => "server lost",
             Outcome::Refused => "refused",
             Outcome::RefusedOtherUser => "refused: another user",
             Outcome::UpstreamUnreachable => "upstream unreachable",

@@ -29,6 +29,9 @@ pub(crate) struct Relayed {
     pub(crate) error: Option<String>,
     /// Why Tapgate ended it (the session's limit, a sign-out, a stop), when it did.
     pub(crate) closed_by_tapgate: Option<String>,
+    /// Why the server's side failed mid-session (a reset, a cut without TLS's close), when it
+    /// did: not a clean end, and history says so.
+    pub(crate) server_lost: Option<String>,
 }
 
 /// How Tapgate may end a relay.
@@ -53,8 +56,8 @@ where
     U: AsyncRead + AsyncWrite + Unpin,
     L: Future<Output = String>,
 {
-    let mut client = Counted { inner: client, read: 0 };
-    let mut upstream = Counted { inner: upstream, read: 0 };
+    let mut client = Counted { inner: client, read: 0, failed: None, ended: false };
+    let mut upstream = Counted { inner: upstream, read: 0, failed: None, ended: false };
     // The copy borrows both streams: it lives in this block, so their counts can be read after.
     let (error, closed_by_tapgate) = {
         let copy =
@@ -95,14 +98,39 @@ where
         };
         (error, closed_by_tapgate)
     };
+    // Once the client has closed its side the session is over whatever the server's side does
+    // next (some servers and proxies close without TLS's close_notify): only a failure before
+    // that is a lost server.
+    let server_lost = match (&closed_by_tapgate, upstream.failed, client.ended) {
+        (None, Some(failure), false) => Some(describe_server_loss(&failure)),
+        _ => None,
+    };
     // Counted reads, not the copy's totals: those are lost when the copy is cut short.
-    Relayed { from_client: client.read, to_client: upstream.read, error, closed_by_tapgate }
+    Relayed { from_client: client.read, to_client: upstream.read, error, closed_by_tapgate, server_lost }
 }
 
-/// A stream that counts the bytes read from it: one addition per read call, nothing per message.
+/// Words for a server connection that failed mid-session.
+fn describe_server_loss(failure: &io::Error) -> String {
+    match failure.kind() {
+        // rustls: the TCP connection ended without TLS's close_notify. A server ending a session
+        // closes TLS first; this is a reset or a cut somewhere between here and the server.
+        io::ErrorKind::UnexpectedEof => {
+            "the connection to the server ended mid-session without closing TLS (reset or cut on the way)"
+                .to_owned()
+        }
+        io::ErrorKind::ConnectionReset => "the server's side reset the connection mid-session".to_owned(),
+        _ => format!("the connection to the server failed mid-session: {failure}"),
+    }
+}
+
+/// A stream that counts the bytes read from it (one addition per read call, nothing per
+/// message), keeps the first read error, and notes the end of its stream.
 struct Counted<S> {
     inner: S,
     read: u64,
+    failed: Option<io::Error>,
+    /// A read found the end of the stream (the peer closed its side).
+    ended: bool,
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
@@ -113,8 +141,18 @@ impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = poll {
-            self.read += (buf.filled().len() - before) as u64;
+        match &poll {
+            Poll::Ready(Ok(())) => {
+                let got = buf.filled().len() - before;
+                self.read += got as u64;
+                if got == 0 && buf.remaining() > 0 {
+                    self.ended = true;
+                }
+            }
+            Poll::Ready(Err(e)) if self.failed.is_none() => {
+                self.failed = Some(io::Error::new(e.kind(), e.to_string()))
+            }
+            _ => {}
         }
         poll
     }

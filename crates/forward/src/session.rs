@@ -234,10 +234,15 @@ impl Opening<'_> {
         let mut progress = Progress::default();
         let result = self.login_and_relay(&mut client, &message, pipelined, &mut progress).await;
         let end = match result {
-            Ok(relayed) => {
-                let error = relayed.closed_by_tapgate.or(relayed.error);
-                self.end(Outcome::Ok, Some(message.user().to_owned()), &progress, error)
-            }
+            Ok(relayed) => match relayed.server_lost {
+                Some(lost) => {
+                    self.end(Outcome::ServerLost, Some(message.user().to_owned()), &progress, Some(lost))
+                }
+                None => {
+                    let error = relayed.closed_by_tapgate.or(relayed.error);
+                    self.end(Outcome::Ok, Some(message.user().to_owned()), &progress, error)
+                }
+            },
             Err(error) => {
                 farewell(&mut client, &error, &mut progress).await;
                 self.end(error.outcome(), Some(message.user().to_owned()), &progress, Some(error.to_string()))

@@ -53,6 +53,8 @@ pub enum ConnectionOutcome {
     Open,
     /// Logged in and relayed until one side closed.
     Ok,
+    /// Logged in and relayed until the server's side failed mid-session (a reset, a cut).
+    ServerLost,
     /// Refused by the server or by Tapgate (role not allowed, an unsupported auth method).
     Refused,
     /// Refused by Tapgate: the client is a program of another OS user on this machine.
@@ -76,6 +78,7 @@ pub enum ConnectionOutcome {
 named_enum!(ConnectionOutcome {
     Open => "open",
     Ok => "ok",
+    ServerLost => "server lost",
     Refused => "refused",
     RefusedOtherUser => "refused: another user",
     UpstreamUnreachable => "upstream unreachable",

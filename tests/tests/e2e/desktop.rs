@@ -3,13 +3,14 @@
 //! software key; notifications captured on the session bus and the tray menu read over D-Bus.
 //! Screenshots land in `target/e2e/`.
 
+use std::io::Write;
 use std::net::TcpStream;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use tapgate_e2e::desktop::{
     DesktopOptions, DesktopSession, Display, MenuEntry, Notifications, TrayReader, artifacts_dir, exclusive,
-    wait_for_exit, wait_for_exits, wait_until,
+    process_alive, wait_for_exit, wait_for_exits, wait_until,
 };
 use tapgate_e2e::pg::{psql_client, psql_via_forwarder as psql};
 use tapgate_e2e::pg18::{Pg18Options, Pg18Server};
@@ -673,8 +674,11 @@ fn quit_from_the_tray_lets_an_open_session_finish() {
     app.wait_text("db-status-prod", SHORT, |t| t == "listening");
     let port: u16 = address.trim_start_matches("127.0.0.1:").parse().unwrap();
 
-    let client =
-        std::thread::spawn(move || psql(port, "app_rw", &["-tA", "-c", "select pg_sleep(3), 'finished'"]));
+    // A session the test ends when it chooses: psql reading its statements from a pipe, so
+    // nothing depends on how long a query takes on a busy machine.
+    let mut client = psql_from_pipe(port);
+    let mut statements = client.stdin.take().unwrap();
+    statements.write_all(b"select 'started';\n").unwrap();
     wait_until(
         "the card to show one open connection",
         SHORT,
@@ -699,10 +703,23 @@ fn quit_from_the_tray_lets_an_open_session_finish() {
     let quit = menu.iter().find(|e| e.label == "Quit").map(|e| e.id).unwrap_or_default();
     tray.click(quit).unwrap_or_else(|e| panic!("clicking Quit: {e}"));
 
-    let run = client.join().unwrap();
-    assert!(run.ok() && run.stdout.contains("finished"), "the open query did not finish: {run:?}");
+    // Quitting: no new connections, while the open session goes on to its end.
+    wait_until(
+        &format!("127.0.0.1:{port} to stop accepting connections after Quit"),
+        SHORT,
+        || TcpStream::connect(("127.0.0.1", port)).is_err().then_some(()),
+        || app.diagnostics(),
+    );
+    assert!(process_alive(pid), "the app quit with a session open\n{}", app.diagnostics());
+    statements.write_all(b"select 'finished';\n").unwrap();
+    drop(statements);
+    let run = client.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success() && stdout.contains("started") && stdout.contains("finished"),
+        "the open session did not finish: {run:?}"
+    );
     assert!(wait_for_exit(pid, SHORT), "the app still runs {SHORT:?} after Quit\n{}", app.diagnostics());
-    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "127.0.0.1:{port} still accepts connections");
     let status = site.person.tapgate(&["status", "--json"]);
     let processes = status.json()["processes"].as_array().cloned().unwrap_or_default();
     assert!(
@@ -746,4 +763,17 @@ fn the_app_follows_edits_of_the_config_file() {
     );
     assert!(notice.contains("config.toml"), "the notice does not name the file: {notice}");
     assert!(app.exists("db-card-staging") && app.exists("db-card-prod"), "{}", app.diagnostics());
+}
+
+/// psql on the forwarder at `port`, reading statements from its stdin (piped) until it closes.
+fn psql_from_pipe(port: u16) -> std::process::Child {
+    let mut cmd = std::process::Command::new(tapgate_e2e::pg::PSQL);
+    tapgate_e2e::pg::clean_pg_env(&mut cmd);
+    cmd.args(["-X", "-w", "-tA", "-v", "ON_ERROR_STOP=1"])
+        .args(["-d", &format!("host=127.0.0.1 port={port} dbname=postgres user=app_rw sslmode=disable")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }

@@ -12,6 +12,7 @@ mod demo;
 mod desktop;
 mod expiry;
 mod failures;
+mod faults;
 mod forwarder;
 mod key_rotation;
 mod keyring;

@@ -23,6 +23,8 @@ pub struct SiteOptions {
     pub db_extra: String,
     /// Leave `ca_file` out of `[db.prod]` (the server's certificate is then untrusted).
     pub no_ca_file: bool,
+    /// More postgresql.conf lines.
+    pub pg_settings: Vec<String>,
 }
 
 impl Default for SiteOptions {
@@ -33,6 +35,7 @@ impl Default for SiteOptions {
             tls: ServerTls::Localhost,
             db_extra: String::new(),
             no_ca_file: false,
+            pg_settings: Vec::new(),
         }
     }
 }
@@ -52,6 +55,7 @@ impl Site {
         let pg = PgServer::start(PgOptions {
             pam_service: Some(pam.name.clone()),
             tls: options.tls.clone(),
+            settings: options.pg_settings.clone(),
             ..Default::default()
         });
         pg.create_role("app_rw");
