@@ -179,14 +179,25 @@ pub(crate) async fn refresh(
     let endpoint = &discovery.token_endpoint;
     // Form-encoded as RFC 6749 §6 specifies (Auth0 takes both). No scope unless a database asks
     // for its own: the refreshed token keeps the scope originally granted (§6: "if omitted is
-    // treated as equal").
+    // treated as equal"). The audience is always named, the database's or the IdP's.
     let mut form = vec![
         ("grant_type", REFRESH_GRANT.to_string()),
         ("client_id", config.client_id.clone()),
         ("refresh_token", refresh_token.expose_secret().to_string()),
     ];
-    if let Some(target) = target {
-        form.extend(target_fields(target));
+    match target {
+        Some(target) => form.extend(target_fields(target)),
+        // The IdP's own audience again: an IdP that follows RFC 8707 (oidc-provider) otherwise
+        // refreshes into a token for no resource (opaque, for its userinfo), which no database
+        // takes. IdPs that pick the audience themselves ignore the parameter (RFC 6749 §3.2).
+        None => {
+            if let Some(audience) = &config.audience {
+                form.extend(target_fields(&TokenTarget {
+                    audience: Some(audience.clone()),
+                    scopes: Vec::new(),
+                }));
+            }
+        }
     }
     let built = http.client().post(endpoint.clone()).form(&form).build();
     let response = http.execute(built.map_err(|err| http.transport_error(&err, endpoint))?).await?;

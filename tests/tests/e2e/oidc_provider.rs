@@ -74,6 +74,10 @@ fn browser_sign_in_at_oidc_provider_then_psql_a_refresh_and_a_revoking_logout() 
     assert_eq!(renewed.wait(WAIT), Some(0), "{}", renewed.stderr());
     assert!(renewed.stdout().contains("renewed without a tap"), "{}\n{}", renewed.stdout(), renewed.stderr());
     assert_eq!(inbox.urls().len(), 1, "no browser for a refresh");
+    // The refreshed token is still for the database (the refresh names the audience as RFC
+    // 8707 `resource`; without it oidc-provider refreshes into an opaque token).
+    let after_refresh = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
+    assert_eq!(after_refresh.stdout.trim(), "app_rw", "{after_refresh:?}\n{}", pg.log());
 
     // A database naming its audience (RFC 8707 `resource` on the refresh): oidc-provider
     // issues a token for a resource the sign-in granted, and refuses one it did not, which
@@ -87,6 +91,37 @@ fn browser_sign_in_at_oidc_provider_then_psql_a_refresh_and_a_revoking_logout() 
         port = pg.port(),
         ca = pg.ca().display(),
     ));
+    // oidc-provider puts no `amr` in its tokens: a server that requires a security key
+    // (require_amr = ["hwk"], the default for new verifier configs) refuses them, and says why.
+    let strict = Pg18Server::start(Pg18Options {
+        issuer: op.issuer.clone(),
+        verify_toml: format!(
+            "issuer = \"{}\"\naudience = \"{AUDIENCE}\"\nca_file = \"{{dir}}/idp-ca.pem\"\n\
+             require_amr = [\"hwk\"]\nallowed_clients = [\"tapgate\"]\nmax_token_lifetime = \"1h\"\n\
+             [roles]\napp_rw = [\"dba\"]\n",
+            op.issuer
+        ),
+        roles: vec!["app_rw".into()],
+        settings: Vec::new(),
+    });
+    strict.add_file("idp-ca.pem", &op.ca);
+    person.append_config(&format!(
+        "[db.strict]\nidp = \"{idp}\"\nhost = \"127.0.0.1\"\nport = {port}\ndbname = \"postgres\"\nrole = \"app_rw\"\n\
+         auth = \"oauthbearer\"\nca_file = \"{ca}\"\n",
+        idp = person.idp_name,
+        port = strict.port(),
+        ca = strict.ca().display(),
+    ));
+    let (_strict_connect, strict_port) = person.connect("strict");
+    let refused = psql(strict_port, "app_rw", &["-tA", "-c", "select 1"]);
+    assert!(!refused.ok(), "a token without amr got past require_amr: {refused:?}");
+    assert!(
+        strict.decisions().iter().any(|d| d.contains("amr []") && d.contains("require_amr")),
+        "decisions: {:?}\n{}",
+        strict.decisions(),
+        strict.log()
+    );
+
     let named = person.tapgate(&["token", "--db", "named"]);
     named.expect_ok();
     assert_eq!(tapgate_e2e::jwt_claims(named.stdout.trim())["aud"], AUDIENCE);
