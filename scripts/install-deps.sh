@@ -11,6 +11,8 @@ packages=(
   dbus dbus-x11 gnome-keyring libsecret-tools
   # Forwarder tests: a real PostgreSQL 15 with PAM (pam_exec), psql, pgbench; socat for `make bench`.
   postgresql-15 postgresql-client-15 libpam-modules socat
+  # A self-signed server certificate made as people make them (`openssl req -x509`).
+  openssl
   # Client tests through the forwarder: psycopg 3, and pgjdbc with a JDK and junixsocket for the
   # socket (node-postgres comes from npm: scripts/install-test-clients.sh).
   python3-psycopg default-jdk-headless libpostgresql-jdbc-java libjunixsocket-java

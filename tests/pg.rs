@@ -43,6 +43,10 @@ pub enum ServerTls {
     /// `ssl = on`, certificate for these names only (e.g. `db.example.com`, for a hostname
     /// mismatch), still from the test CA.
     ForNames(Vec<String>),
+    /// `ssl = on` with a self-signed certificate for `127.0.0.1` and `localhost`, made with
+    /// `openssl req -x509` as people make them (so it says it is a CA); [`PgServer::ca`] is the
+    /// certificate itself.
+    SelfSigned,
     /// `ssl = off`.
     Off,
 }
@@ -83,6 +87,7 @@ impl PgServer {
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
                 Some(write_tls(dir.path(), &names))
             }
+            ServerTls::SelfSigned => Some(write_self_signed_tls(dir.path())),
         };
 
         let tls_dir = dir.path().join("tls");
@@ -455,6 +460,40 @@ pub fn write_tls(dir: &Path, names: &[&str]) -> PathBuf {
         chown_to_postgres(&file);
     }
     ca_path
+}
+
+/// `tls/server.crt` and `server.key` from `openssl req -x509` for 127.0.0.1 and localhost;
+/// returns the certificate's path (it is its own "CA").
+fn write_self_signed_tls(dir: &Path) -> PathBuf {
+    let tls = dir.join("tls");
+    std::fs::create_dir(&tls).unwrap();
+    std::fs::set_permissions(&tls, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (crt, key) = (tls.join("server.crt"), tls.join("server.key"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+        ])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "openssl req -x509 failed: {}", String::from_utf8_lossy(&made.stderr));
+    for (file, mode) in [(&crt, 0o644), (&key, 0o600)] {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap();
+        chown_to_postgres(file);
+    }
+    crt
 }
 
 /// A temp dir (mode 0755) under a folder the postgres user can traverse: `$TMPDIR` when it can,

@@ -41,8 +41,10 @@ pub struct RawDb {
     pub sslmode: Option<Spanned<String>>,
     /// `postgres` (SSLRequest first) or `direct` (TLS at once, PostgreSQL 17+).
     pub sslnegotiation: Option<Spanned<String>>,
-    /// Extra PEM trust root for the server's certificate.
+    /// PEM trust roots for the server's certificate (or the certificate itself).
     pub ca_file: Option<Spanned<String>>,
+    /// Trust the system roots as well as `ca_file`.
+    pub ca_file_add: Option<Spanned<bool>>,
     /// Stable loopback port.
     pub local_port: Option<Spanned<i64>>,
     /// Most client connections at once.

@@ -38,7 +38,11 @@ pub struct DbConfig {
     pub auth: DbAuth,
     pub sslmode: SslMode,
     pub sslnegotiation: SslNegotiation,
+    /// Trust roots for the server's certificate, instead of the system's (as libpq's
+    /// `sslrootcert`); a server certificate in it is pinned.
     pub ca_file: Option<PathBuf>,
+    /// The system roots are trusted too (`ca_file_add = true`).
+    pub ca_file_add: bool,
     /// Fixed loopback port; `None` = chosen once and remembered.
     pub local_port: Option<u16>,
     pub max_connections: usize,

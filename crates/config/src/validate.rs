@@ -371,6 +371,7 @@ impl Checker<'_> {
             sslmode,
             sslnegotiation,
             ca_file,
+            ca_file_add: raw.ca_file_add.as_ref().is_some_and(|v| *v.get_ref()),
             local_port,
             max_connections,
             local_access,

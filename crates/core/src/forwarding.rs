@@ -136,6 +136,7 @@ pub fn forwarder_config(db: &DbConfig, port: u16) -> ForwarderConfig {
     // The same list `Engine::role_for` checks `tapgate dsn` and `tapgate exec` against.
     config.roles = db.allowed_roles();
     config.ca_file = db.ca_file.clone();
+    config.ca_file_add = db.ca_file_add;
     config.max_connections = db.max_connections;
     config.session_limit = match db.session_limit {
         tapgate_config::SessionLimit::Token { grace } => tapgate_forward::SessionLimit::Token { grace },

@@ -107,9 +107,11 @@ pub struct ForwarderConfig {
     pub upstream_port: u16,
     /// How the server's certificate is checked.
     pub sslmode: SslMode,
-    /// Extra trusted roots (PEM), on top of the system roots for verify-full; the only roots
-    /// for verify-ca.
+    /// Trusted roots (PEM): the only ones, as libpq's `sslrootcert`, unless `ca_file_add`.
+    /// A server certificate in it is pinned (a self-signed server certificate works).
     pub ca_file: Option<PathBuf>,
+    /// verify-full trusts the system roots too, besides `ca_file`.
+    pub ca_file_add: bool,
     /// SSLRequest then TLS, or direct TLS.
     pub ssl_negotiation: SslNegotiation,
     /// Database to connect to when the client names none (or only libpq's default, its user name).
@@ -158,6 +160,7 @@ impl ForwarderConfig {
             upstream_port,
             sslmode: SslMode::default(),
             ca_file: None,
+            ca_file_add: false,
             ssl_negotiation: SslNegotiation::default(),
             dbname: dbname.into(),
             role: role.into(),

@@ -40,6 +40,7 @@ mod local_password;
 mod login;
 pub mod observer;
 mod peer_owner;
+mod pinned_certificate;
 mod relay;
 mod session;
 pub mod session_limit;

@@ -1,9 +1,11 @@
 //! [`UpstreamTls`]: the rustls client for one database, built once at bind time from its
 //! sslmode, the system roots and `ca_file`, and the explanation of handshake failures.
 //!
-//! Roots: verify-full trusts the system store (rustls-native-certs: the OS's CA bundle, or the
-//! file/directory in `SSL_CERT_FILE` / `SSL_CERT_DIR`) plus `ca_file`; verify-ca trusts `ca_file`
-//! alone; require checks nothing but the handshake's own signatures.
+//! Roots: verify-full trusts `ca_file` alone when it is given, as libpq's `sslrootcert` does
+//! (plus the system store with `ca_file_add`), else the system store (rustls-native-certs: the
+//! OS's CA bundle, or the file/directory in `SSL_CERT_FILE` / `SSL_CERT_DIR`); a server
+//! certificate in `ca_file` is pinned ([`crate::pinned_certificate`]). verify-ca trusts
+//! `ca_file` alone; require checks nothing but the handshake's own signatures.
 
 use std::io;
 use std::path::Path;
@@ -17,6 +19,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_rustls::TlsConnector;
 
+use crate::pinned_certificate::PinnedOrWebPki;
 use crate::{ForwardError, ForwarderConfig, SslMode, SslNegotiation};
 
 /// ALPN protocol id PostgreSQL 17+ requires for direct TLS (and accepts after SSLRequest).
@@ -55,13 +58,21 @@ impl UpstreamTls {
             .map_err(setup)?;
 
         let mut client = match config.sslmode {
-            SslMode::VerifyFull => {
-                let mut roots = system_roots();
-                if let Some(path) = &config.ca_file {
-                    add_ca_file(&mut roots, path)?;
+            SslMode::VerifyFull => match &config.ca_file {
+                None => builder
+                    .with_webpki_verifier(webpki_verifier(config, system_roots(), &provider)?)
+                    .with_no_client_auth(),
+                Some(path) => {
+                    let mut roots = if config.ca_file_add { system_roots() } else { RootCertStore::empty() };
+                    let pinned = add_ca_file(&mut roots, path)?;
+                    let verifier =
+                        PinnedOrWebPki { pinned, inner: webpki_verifier(config, roots, &provider)? };
+                    builder
+                        .dangerous()
+                        .with_custom_certificate_verifier(Arc::new(verifier))
+                        .with_no_client_auth()
                 }
-                builder.with_webpki_verifier(webpki_verifier(config, roots, &provider)?).with_no_client_auth()
-            }
+            },
             SslMode::VerifyCa => {
                 let Some(path) = &config.ca_file else {
                     return Err(ForwardError::VerifyCaNeedsCaFile { name: config.name.clone() });
@@ -167,6 +178,17 @@ impl UpstreamTls {
             CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
                 ("the server's certificate is not valid yet (check this computer's clock)".to_owned(), None)
             }
+            // WebPKI's `CaUsedAsEndEntity`, reached through rustls's opaque `Other` (its type is
+            // rustls-webpki's, which this crate does not name): a self-signed certificate.
+            CertificateError::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => (
+                "the server's certificate is self-signed (a CA certificate used as the server's) and \
+                 is not the one in ca_file"
+                    .to_owned(),
+                Some(format!(
+                    "put the server's own certificate (PEM) in ca_file for {}, as for libpq's sslrootcert",
+                    self.name
+                )),
+            ),
             other => (format!("the server's certificate was refused: {other:?}"), None),
         }
     }
@@ -194,7 +216,8 @@ fn system_roots() -> RootCertStore {
     roots
 }
 
-fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), ForwardError> {
+/// Adds the certificates of `path` to `roots` and returns them (for pinning).
+fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<Vec<CertificateDer<'static>>, ForwardError> {
     let fail = |reason: String| ForwardError::CaFile { path: path.to_owned(), reason };
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| fail(e.to_string()))?
@@ -203,10 +226,10 @@ fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), ForwardErro
     if certs.is_empty() {
         return Err(fail("it holds no PEM certificate".to_owned()));
     }
-    for cert in certs {
-        roots.add(cert).map_err(|e| fail(e.to_string()))?;
+    for cert in &certs {
+        roots.add(cert.clone()).map_err(|e| fail(e.to_string()))?;
     }
-    Ok(())
+    Ok(certs)
 }
 
 fn webpki_verifier(

@@ -182,6 +182,60 @@ fn a_hostname_mismatch_is_refused_before_the_token_is_sent() {
     assert_refused_without_sending_the_token(&site, port, &["127.0.0.1", "db.example.com"]);
 }
 
+/// A server with a self-signed certificate (`openssl req -x509`), given as `ca_file` as one
+/// would give it to libpq as `sslrootcert`: verify-full works, as with libpq.
+#[test]
+fn a_self_signed_server_certificate_given_as_ca_file_works_under_verify_full() {
+    let site = Site::new(SiteOptions { tls: ServerTls::SelfSigned, ..Default::default() });
+    let (connect, port) = site.connect();
+    let run = psql(port, "app_rw", &["-tA", "-c", "select current_user"]);
+    assert_eq!(run.stdout.trim(), "app_rw", "{run:?}\n{}", connect.stderr());
+    // libpq takes the same file the same way (it gets as far as asking for a password).
+    let libpq = tapgate_e2e::pg::psql_client(
+        &format!(
+            "host=127.0.0.1 port={} dbname=postgres user=app_rw sslmode=verify-full sslrootcert={}",
+            site.pg.port(),
+            site.pg.ca().display()
+        ),
+        None,
+        &["-c", "select 1"],
+    );
+    assert!(libpq.stderr.contains("password") && !libpq.stderr.contains("certificate"), "{libpq:?}");
+}
+
+/// `ca_file` replaces the system's roots, as libpq's `sslrootcert` does; `ca_file_add = true`
+/// keeps them. The "system" roots here are the server's CA in `SSL_CERT_FILE`, which Tapgate
+/// reads as the system store.
+#[test]
+fn ca_file_replaces_the_system_roots_unless_ca_file_add() {
+    let mut site = Site::new(SiteOptions { no_ca_file: true, ..Default::default() });
+    site.person.set_env("SSL_CERT_FILE", &site.pg.ca().display().to_string());
+    let (system, system_port) = site.connect();
+    let run = psql(system_port, "app_rw", &["-tA", "-c", "select 'system roots'"]);
+    assert_eq!(run.stdout.trim(), "system roots", "{run:?}\n{}", system.stderr());
+    drop(system);
+
+    // Another CA as ca_file (the IdP's): the system roots are no longer trusted for this server.
+    let other_ca = site.idp.ca();
+    let table = |name: &str, extra: &str| {
+        format!(
+            "[db.{name}]\nidp = \"{}\"\nhost = \"127.0.0.1\"\nport = {}\ndbname = \"postgres\"\nrole = \"app_rw\"\n\
+             auth = \"password\"\nca_file = \"{}\"\n{extra}\n",
+            site.person.idp_name,
+            site.pg.port(),
+            other_ca.display()
+        )
+    };
+    site.person.append_config(&table("replaced", ""));
+    site.person.append_config(&table("added", "ca_file_add = true"));
+    let (_replaced, replaced_port) = site.person.connect("replaced");
+    let refused = psql(replaced_port, "app_rw", &["-c", "select 1"]);
+    assert!(refused.stderr.contains("not signed by a CA Tapgate trusts"), "{refused:?}");
+    let (_added, added_port) = site.person.connect("added");
+    let run = psql(added_port, "app_rw", &["-tA", "-c", "select 'both'"]);
+    assert_eq!(run.stdout.trim(), "both", "{run:?}");
+}
+
 #[test]
 fn a_server_without_tls_never_gets_the_token() {
     let site = Site::new(SiteOptions { tls: ServerTls::Off, ..Default::default() });

@@ -72,6 +72,17 @@ impl TestPki {
         TestPki { ca_pem, cert: cert.der().clone(), key_pem: key.serialize_pem() }
     }
 
+    /// A self-signed server certificate naming `names` that says it is a CA, as `openssl req
+    /// -x509` makes them; "the CA" is the certificate itself (to pin it).
+    pub fn self_signed(names: &[&str]) -> TestPki {
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("cert");
+        TestPki { ca_pem: cert.pem(), cert: cert.der().clone(), key_pem: key.serialize_pem() }
+    }
+
     pub fn server_config(&self, alpn: bool) -> Arc<ServerConfig> {
         let key = PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes()).expect("key");
         let mut config =
@@ -588,6 +599,8 @@ pub struct Setup {
     pub script: Script,
     pub names: Vec<&'static str>,
     pub trust_ca: bool,
+    /// The server's certificate is self-signed (and is the `ca_file`).
+    pub self_signed: bool,
     pub tokens: Tokens,
     pub configure: Box<dyn FnOnce(&mut ForwarderConfig)>,
 }
@@ -598,6 +611,7 @@ impl Default for Setup {
             script: Script::default(),
             names: vec!["localhost", "127.0.0.1"],
             trust_ca: true,
+            self_signed: false,
             tokens: Tokens::valid(),
             configure: Box::new(|_| {}),
         }
@@ -615,7 +629,8 @@ pub fn base_config(port: u16, ca_file: Option<PathBuf>) -> ForwarderConfig {
 
 impl Harness {
     pub async fn start(setup: Setup) -> Harness {
-        let pki = TestPki::new(&setup.names);
+        let pki =
+            if setup.self_signed { TestPki::self_signed(&setup.names) } else { TestPki::new(&setup.names) };
         let upstream =
             Upstream::start(setup.script.clone(), pki.server_config(setup.script.direct_tls)).await;
         let dir = tempfile::tempdir().expect("tempdir");

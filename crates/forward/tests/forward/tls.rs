@@ -53,6 +53,47 @@ async fn a_hostname_mismatch_names_what_the_certificate_has() -> TestResult {
     Ok(())
 }
 
+/// libpq's `sslrootcert` with the server's own self-signed certificate works under verify-full;
+/// so does `ca_file` (the certificate is pinned).
+#[tokio::test]
+async fn a_self_signed_server_certificate_in_ca_file_works_under_verify_full() -> TestResult {
+    let harness = Harness::start(Setup { self_signed: true, ..Setup::default() }).await;
+    harness.logged_in("app_rw").await;
+    Ok(())
+}
+
+/// Pinning is not a blank cheque: the pinned certificate must still name the host.
+#[tokio::test]
+async fn a_pinned_self_signed_certificate_for_another_name_is_refused() -> TestResult {
+    let (error, _harness) =
+        tls_failure(Setup { self_signed: true, names: vec!["db.example.test"], ..Setup::default() }).await;
+    assert!(error.message.contains("not valid for 127.0.0.1"), "{}", error.message);
+    Ok(())
+}
+
+/// A self-signed certificate that is not the one in ca_file is refused like any unknown issuer.
+#[tokio::test]
+async fn a_self_signed_certificate_other_than_the_pinned_one_is_refused() -> TestResult {
+    let (error, _harness) = tls_failure(Setup {
+        self_signed: true,
+        configure: Box::new(|c| {
+            let other = TestPki::self_signed(&["127.0.0.1"]);
+            let path = std::env::temp_dir().join(format!("tapgate-other-{}.pem", std::process::id()));
+            std::fs::write(&path, other.ca_pem).expect("write");
+            c.ca_file = Some(path);
+        }),
+        ..Setup::default()
+    })
+    .await;
+    assert!(
+        error.message.ends_with("the server's certificate is self-signed (a CA certificate used as the server's) and is not the one in ca_file"),
+        "{}",
+        error.message
+    );
+    assert!(error.hint.as_deref().is_some_and(|h| h.contains("sslrootcert")), "{:?}", error.hint);
+    Ok(())
+}
+
 #[tokio::test]
 async fn verify_ca_accepts_a_name_mismatch_with_a_trusted_chain() -> TestResult {
     let harness = Harness::start(Setup {
