@@ -729,6 +729,52 @@ fn quit_from_the_tray_lets_an_open_session_finish() {
     );
 }
 
+/// The app killed with `kill -9` while it serves: the finished connection stays in history,
+/// and the next start comes up clean and serves again on the same port.
+#[test]
+fn the_app_killed_with_sigkill_keeps_history_and_starts_clean() {
+    let site = Site::new();
+    let port = {
+        let app = DesktopSession::start(DesktopOptions::for_person(&site.person));
+        app.wait_for("db-card-prod", LONG);
+        app.click("connect-prod", SHORT);
+        app.wait_for("prompt", SHORT);
+        app.click("prompt-approve", SHORT);
+        let address = app.wait_text("local-address-prod", LONG, |t| t.starts_with("127.0.0.1:"));
+        let port: u16 = address.trim_start_matches("127.0.0.1:").parse().unwrap();
+        let run = psql(port, "app_rw", &["-tA", "-c", "select 'before the kill'"]);
+        assert_eq!(run.stdout.trim(), "before the kill", "{run:?}");
+        // History is written off the relay's path, a moment after the close: kill once it is in.
+        wait_until(
+            "the finished connection in history",
+            SHORT,
+            || {
+                let rows = site.person.tapgate(&["history", "--db", "prod", "--json"]).json();
+                rows.as_array().unwrap().iter().any(|r| r["outcome"] == "ok").then_some(())
+            },
+            || app.diagnostics(),
+        );
+        let pid = app.app_pid().unwrap_or_else(|| panic!("no app process\n{}", app.diagnostics()));
+        tapgate_e2e::signal(pid, "KILL");
+        assert!(wait_for_exit(pid, SHORT), "the app survived kill -9");
+        port
+    };
+
+    let rows = site.person.tapgate(&["history", "--db", "prod", "--json"]).json();
+    assert!(
+        rows.as_array().unwrap().iter().any(|r| r["outcome"] == "ok" && r["application"] == "psql"),
+        "the finished connection is not in history after kill -9: {rows}"
+    );
+
+    let app = DesktopSession::start(DesktopOptions::for_person(&site.person));
+    app.wait_for("db-card-prod", LONG);
+    app.click("connect-prod", SHORT);
+    let address = app.wait_text("local-address-prod", LONG, |t| t.starts_with("127.0.0.1:"));
+    assert_eq!(address, format!("127.0.0.1:{port}"), "the remembered port changed");
+    let run = psql(port, "app_rw", &["-tA", "-c", "select 'after the restart'"]);
+    assert_eq!(run.stdout.trim(), "after the restart", "{run:?}\n{}", app.diagnostics());
+}
+
 /// Editing config.toml by hand while the app runs: a new database appears without a restart;
 /// a broken edit is reported and the last good configuration stays in use.
 #[test]
