@@ -183,13 +183,7 @@ impl Checker<'_> {
                         "scopes must include \"openid\"",
                     ));
                 }
-                if let Some(bad) = scopes.iter().find(|x| x.is_empty() || x.contains(char::is_whitespace)) {
-                    return Err(self.invalid(
-                        s.span().start,
-                        key("scopes"),
-                        format!("`{bad}` is not a scope"),
-                    ));
-                }
+                self.each_a_scope(s, key("scopes"))?;
                 scopes
             }
         };
@@ -403,17 +397,19 @@ impl Checker<'_> {
                         "list at least one scope, or leave the key out to use the IdP's",
                     ));
                 }
-                if let Some(bad) = scopes.iter().find(|x| x.is_empty() || x.contains(char::is_whitespace)) {
-                    return Err(self.invalid(
-                        s.span().start,
-                        key("scopes"),
-                        format!("`{bad}` is not a scope"),
-                    ));
-                }
+                self.each_a_scope(s, key("scopes"))?;
                 scopes
             }
         };
         Ok((audience.is_some() || !scopes.is_empty()).then_some(TokenTarget { audience, scopes }))
+    }
+
+    /// Every entry of a `scopes` list is one scope token (RFC 6749 §3.3: no spaces, not empty).
+    fn each_a_scope(&self, scopes: &Spanned<Vec<String>>, key: String) -> Result<(), ConfigError> {
+        match scopes.get_ref().iter().find(|x| x.is_empty() || x.contains(char::is_whitespace)) {
+            Some(bad) => Err(self.invalid(scopes.span().start, key, format!("`{bad}` is not a scope"))),
+            None => Ok(()),
+        }
     }
 
     fn port(&self, value: &Spanned<i64>, key: String) -> Result<u16, ConfigError> {
