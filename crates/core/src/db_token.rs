@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use secrecy::ExposeSecret;
 use tapgate_config::{IdpConfig, TokenTarget};
 use tapgate_idp::{IdpClient, IdpError, Prompt, TokenSet};
 use tapgate_store::CachedSession;
@@ -109,22 +108,9 @@ impl Engine {
         config: &IdpConfig,
         key: &str,
     ) -> Result<Option<Session>, CoreError> {
-        let Some(stored) = self.load_entry(config, key).await? else {
-            return Ok(None);
-        };
-        let Ok(claims) = tapgate_idp::decode_claims(stored.access_token.expose_secret()) else {
-            return Ok(None);
-        };
-        Ok(Some(Session {
-            idp: config.name.clone(),
-            claims,
-            access_token: stored.access_token.clone(),
-            expires_at: stored.expires_at,
-            skew: tapgate_idp::ClockSkew { seconds: stored.skew_seconds },
-            origin: SessionOrigin::Cache,
-            can_refresh: false,
-            clock: self.context.clock.clone(),
-        }))
+        // The IdP's entry holds the refresh token; this one never does.
+        let stored = self.load_entry(config, key).await?;
+        Ok(stored.and_then(|stored| self.session_from_entry(&config.name, &stored, false)))
     }
 
     /// An IdP that rotates refresh tokens hands out a new one with each refresh, and the old

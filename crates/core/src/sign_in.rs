@@ -72,20 +72,28 @@ impl Engine {
         let Some(stored) = self.load_matching(config).await? else {
             return Ok(None);
         };
-        // An entry whose token no longer decodes is as good as none.
-        let Ok(claims) = tapgate_idp::decode_claims(stored.access_token.expose_secret()) else {
-            return Ok(None);
-        };
-        Ok(Some(Session {
-            idp: config.name.clone(),
+        Ok(self.session_from_entry(&config.name, &stored, stored.refresh_token.is_some()))
+    }
+
+    /// A cache entry as a session of `idp`; `None` when its token no longer decodes (an entry
+    /// as good as none).
+    pub(crate) fn session_from_entry(
+        &self,
+        idp: &str,
+        stored: &CachedSession,
+        can_refresh: bool,
+    ) -> Option<Session> {
+        let claims = tapgate_idp::decode_claims(stored.access_token.expose_secret()).ok()?;
+        Some(Session {
+            idp: idp.to_string(),
             claims,
             access_token: stored.access_token.clone(),
             expires_at: stored.expires_at,
             skew: ClockSkew { seconds: stored.skew_seconds },
             origin: SessionOrigin::Cache,
-            can_refresh: stored.refresh_token.is_some(),
+            can_refresh,
             clock: self.context.clock.clone(),
-        }))
+        })
     }
 
     /// Forgets the tokens of an IdP, after asking the IdP to revoke the refresh token (RFC
