@@ -12,6 +12,8 @@
 # Inputs grow in fuzz/target/corpus/<target> (not committed); the committed seeds in
 # fuzz/corpus/<target> are read only, unless FUZZ_MERGE=1 adds to them the inputs that add
 # coverage (libFuzzer -merge=1). Crashes land in fuzz/artifacts/<target>.
+#
+# FUZZ_BUILD_ONLY=1 builds the targets and stops (`make test` builds them beside the test run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,6 +59,10 @@ echo "fuzz: engine: $engine"
 # -a: debug assertions, so arithmetic overflow panics like in the unit tests.
 flags=(--fuzz-dir fuzz -s "$sanitizer" -a)
 "${cargo[@]}" fuzz build "${flags[@]}"
+if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then
+  echo "fuzz: targets built (FUZZ_BUILD_ONLY=1: not run)"
+  exit 0
+fi
 read -r -a targets <<<"${FUZZ_TARGETS:-$("${cargo[@]}" fuzz list --fuzz-dir fuzz | tr '\n' ' ')}"
 
 mkdir -p fuzz/target/logs
