@@ -20,12 +20,9 @@ run: deps pg18 ui
 
 ## test: install what is missing, build, and run every test against real servers
 ## (the UI's unit tests, then the Rust workspace including the desktop end-to-end test under Xvfb),
-## then each fuzz target for TEST_FUZZ_SECONDS.
+## then each fuzz target for TEST_FUZZ_SECONDS (built beside the tests: scripts/test.sh says why).
 test: deps pg18 ui tauri-driver oidc-provider test-clients
-	cd ui && npm test --silent
-	$(CARGO) build --workspace --bins --lib --all-features
-	scripts/with-keyring.sh $(CARGO) test --workspace --all-features --no-fail-fast -- --test-threads $(TEST_THREADS)
-	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	CARGO=$(CARGO) TEST_THREADS=$(TEST_THREADS) TEST_FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) scripts/test.sh
 
 ## fuzz: each fuzz target in fuzz/ for FUZZ_SECONDS (libFuzzer; AddressSanitizer on nightly when
 ## installed, else stable without a sanitizer); a table of executions, CPU seconds and crashes.
