@@ -10,7 +10,7 @@ TEST_THREADS ?= 3
 FUZZ_SECONDS ?= 300
 TEST_FUZZ_SECONDS ?= 60
 
-.PHONY: run test bench build deps pg18 ui ui-test tauri-driver oidc-provider test-clients fuzz lint fmt clean
+.PHONY: run test bench build deps pg18 ui ui-test tauri-driver oidc-provider test-clients aws-test-tools fuzz lint fmt clean
 
 ## run: the desktop app (tray + window). With no config of your own it offers the built-in demo
 ## (dev IdP, PostgreSQL 18 with OAuth, a software key). Without a display: `tapgate demo` in the terminal.
@@ -21,7 +21,7 @@ run: deps pg18 ui
 ## test: install what is missing, build, and run every test against real servers
 ## (the UI's unit tests, then the Rust workspace including the desktop end-to-end test under Xvfb),
 ## then each fuzz target for TEST_FUZZ_SECONDS (built beside the tests: scripts/test.sh says why).
-test: deps pg18 ui tauri-driver oidc-provider test-clients
+test: deps pg18 ui tauri-driver oidc-provider test-clients aws-test-tools
 	CARGO=$(CARGO) TEST_THREADS=$(TEST_THREADS) TEST_FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) scripts/test.sh
 
 ## fuzz: each fuzz target in fuzz/ for FUZZ_SECONDS (libFuzzer; AddressSanitizer on nightly when
@@ -57,6 +57,11 @@ oidc-provider:
 ## test-clients: node-postgres for the client end-to-end tests (npm ci when the lock file changed).
 test-clients:
 	scripts/install-test-clients.sh
+
+## aws-test-tools: botocore and moto's server in a Python venv (.cache/aws-venv) for crates/cloud's
+## tests (pip install only when the pinned versions changed).
+aws-test-tools:
+	scripts/install-aws-test-tools.sh
 
 ## tauri-driver: the WebDriver bridge for the desktop end-to-end test (cargo install, once).
 tauri-driver:

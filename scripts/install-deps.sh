@@ -16,6 +16,7 @@ packages=(
   # Client tests through the forwarder: psycopg 3, and pgjdbc with a JDK and junixsocket for the
   # socket (node-postgres comes from npm: scripts/install-test-clients.sh).
   python3-psycopg default-jdk-headless libpostgresql-jdbc-java libjunixsocket-java
+  python3-venv  # crates/cloud's tests: botocore and moto in a venv (scripts/install-aws-test-tools.sh)
   # The desktop app (Tauri 2 on WebKitGTK, tray via libayatana, notifications over D-Bus).
   libssl-dev libdbus-1-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   # Its end-to-end test: a virtual X display, WebKitWebDriver, a notification daemon to capture,
