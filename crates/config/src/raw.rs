@@ -31,8 +31,20 @@ pub struct RawDb {
     pub port: Option<Spanned<i64>>,
     /// Default database.
     pub dbname: Spanned<String>,
-    /// Default role.
-    pub role: Spanned<String>,
+    /// Default role (a fixed name, or a `{claim}` template as `user`).
+    pub role: Option<Spanned<String>>,
+    /// The database user: a fixed name, or the person's own from a claim (`"{email}"`).
+    pub user: Option<Spanned<String>>,
+    /// Managed cloud: `azure`, `gcp`, `aws` or `none` (default).
+    pub cloud: Option<Spanned<String>>,
+    /// The name the server's certificate must carry, when it is not `host` (Cloud SQL).
+    pub server_name: Option<Spanned<String>>,
+    /// `cloud = "aws"`: the IAM role STS gives credentials for.
+    pub aws_role_arn: Option<Spanned<String>>,
+    /// `cloud = "aws"`: the database's region.
+    pub aws_region: Option<Spanned<String>>,
+    /// `cloud = "aws"`: STS, when not the region's public endpoint.
+    pub aws_sts_endpoint: Option<Spanned<String>>,
     /// Roles a client may pick by its user name.
     pub roles: Option<Spanned<Vec<String>>>,
     /// How the token is presented: `password` or `oauthbearer`.
@@ -69,8 +81,14 @@ pub struct RawDb {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawIdp {
+    /// Preset: `entra`, `google`, `okta`, `auth0`, `keycloak` or `generic` (default).
+    pub provider: Option<Spanned<String>>,
+    /// Entra ID tenant (name or id), from which the issuer is made.
+    pub tenant: Option<Spanned<String>>,
     /// OIDC issuer URL; discovery is at `<issuer>/.well-known/openid-configuration`.
-    pub issuer: Spanned<String>,
+    pub issuer: Option<Spanned<String>>,
+    /// An installed app's client secret, for IdPs that require one (Google); not a secret.
+    pub client_secret: Option<Spanned<String>>,
     /// OAuth client id registered for Tapgate at the IdP.
     pub client_id: Spanned<String>,
     /// How the person signs in: `browser`, `device` or `passkey`.

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use url::Url;
 
 use crate::ConfigError;
+pub use crate::cloud::{AwsRds, Cloud, UserClaim, UserTemplate};
+pub use crate::provider::{Provider, ProviderSettings};
 
 /// Scopes requested when the file names none.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "groups", "offline_access"];
@@ -55,8 +57,16 @@ pub struct DbConfig {
     pub session_limit: SessionLimit,
     /// Clients must pass SCRAM-SHA-256 with a local password (`local_password`, default false).
     pub local_password: bool,
-    /// The token this database takes, when it is not the IdP's own (`audience`, `scopes`).
+    /// The token this database takes, when it is not the IdP's own (`audience`, `scopes`,
+    /// or what its `cloud` needs).
     pub token_target: Option<TokenTarget>,
+    /// The person's own database user (`user = "{email}"`); `role` then holds the template
+    /// as written.
+    pub user_template: Option<UserTemplate>,
+    /// The managed cloud serving it, which decides the password.
+    pub cloud: Cloud,
+    /// The name the server certificate must carry instead of `host` (`server_name`).
+    pub server_name: Option<String>,
 }
 
 /// What a database's token is asked for, beyond the IdP's defaults: a token for a test cluster
@@ -68,6 +78,8 @@ pub struct TokenTarget {
     pub audience: Option<String>,
     /// `scope`; empty: the IdP's.
     pub scopes: Vec<String>,
+    /// Which token the database gets, when not the IdP's `token` (Cloud SQL: the access token).
+    pub token: Option<TokenChoice>,
 }
 
 impl TokenTarget {
@@ -85,6 +97,13 @@ impl TokenTarget {
             key.push_str("scope=");
             key.push_str(&self.scopes.join(","));
         }
+        if let Some(token) = self.token {
+            if !key.is_empty() {
+                key.push(' ');
+            }
+            key.push_str("token=");
+            key.push_str(token.as_str());
+        }
         key
     }
 
@@ -92,7 +111,8 @@ impl TokenTarget {
     pub fn describe(&self) -> String {
         match (&self.audience, self.scopes.is_empty()) {
             (Some(audience), true) => format!("audience {audience}"),
-            (None, _) => format!("scopes {}", self.scopes.join(" ")),
+            (None, true) => format!("the {} token", self.token.unwrap_or_default().as_str()),
+            (None, false) => format!("scopes {}", self.scopes.join(" ")),
             (Some(audience), false) => format!("audience {audience} with scopes {}", self.scopes.join(" ")),
         }
     }
@@ -189,6 +209,8 @@ pub struct IdpConfig {
     pub token: TokenChoice,
     /// Loopback port the browser sign-in's redirect comes back to; 0: a free one each time.
     pub redirect_port: u16,
+    /// The `provider` preset and what it adds (`client_secret`, authorization parameters).
+    pub provider: ProviderSettings,
 }
 
 /// How the person signs in at the IdP (`flow` in `[idp.NAME]`).
@@ -215,7 +237,7 @@ impl Flow {
 }
 
 /// Which token goes to the database (`token` in `[idp.NAME]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TokenChoice {
     /// The OAuth access token (for the audience asked for): what resource servers are meant to take.
     #[default]

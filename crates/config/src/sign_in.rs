@@ -31,6 +31,12 @@ pub struct RawSignInKeys<'a> {
     pub username: Option<&'a Spanned<String>>,
     pub token: Option<&'a Spanned<String>>,
     pub redirect_port: Option<&'a Spanned<i64>>,
+    /// The `provider` preset's passkey API, for `flow = "passkey"` without `dialect`.
+    pub default_dialect: Option<Dialect>,
+    /// No `provider`: a table from before presets, whose `username` alone meant Auth0's tap.
+    pub legacy: bool,
+    /// The `provider` preset's token for the database, when `token` is not written.
+    pub default_token: TokenChoice,
     /// Where the table starts, for problems of a key that is missing.
     pub table_at: usize,
 }
@@ -65,14 +71,20 @@ pub fn resolve(raw: &RawSignInKeys<'_>) -> Result<SignInKeys, Refusal> {
     let flow = match raw.flow {
         None => match dialect {
             Some(dialect) => Flow::Passkey(dialect),
-            // Every table before `flow` existed: a username meant the Auth0 passkey tap.
-            None if username.is_some() => Flow::Passkey(Dialect::Auth0),
+            // Every table before `flow` existed (no `provider` either): a username meant the
+            // Auth0 passkey tap. With a preset it means that IdP's passkey tap where it has
+            // one, and a login hint for the browser where it has none.
+            None if username.is_some() => match raw.default_dialect {
+                Some(dialect) => Flow::Passkey(dialect),
+                None if raw.legacy => Flow::Passkey(Dialect::Auth0),
+                None => Flow::Browser,
+            },
             None => Flow::Browser,
         },
         Some(f) => match f.get_ref().trim() {
             "browser" => Flow::Browser,
             "device" => Flow::Device,
-            "passkey" => match dialect {
+            "passkey" => match dialect.or(raw.default_dialect) {
                 Some(dialect) => Flow::Passkey(dialect),
                 None => {
                     return Err(refuse(
@@ -113,7 +125,7 @@ pub fn resolve(raw: &RawSignInKeys<'_>) -> Result<SignInKeys, Refusal> {
     }
 
     let token = match raw.token {
-        None => TokenChoice::Access,
+        None => raw.default_token,
         Some(t) => match t.get_ref().trim() {
             "access" => TokenChoice::Access,
             "id" => TokenChoice::Id,

@@ -8,10 +8,12 @@ use serde_spanned::Spanned;
 use url::{Host, Url};
 
 use crate::ConfigError;
+use crate::provider::PROVIDERS;
 use crate::raw::{RawConfig, RawDb, RawIdp};
 use crate::resolved::{
-    AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCOPES, DEFAULT_SESSION_GRACE, DbAuth,
-    DbConfig, Flow, IdpConfig, LocalAccess, SessionLimit, SslMode, SslNegotiation, TokenTarget,
+    AuthenticatorChoice, Config, DEFAULT_MAX_CONNECTIONS, DEFAULT_SESSION_GRACE, DbAuth, DbConfig, Flow,
+    IdpConfig, LocalAccess, Provider, ProviderSettings, SessionLimit, SslMode, SslNegotiation, TokenChoice,
+    TokenTarget,
 };
 use crate::sign_in::{self, RawSignInKeys};
 use crate::toml_place::{line_of, place_error};
@@ -52,7 +54,11 @@ fn check(path: &Path, text: &str) -> Result<Config, (ConfigError, Vec<ConfigErro
     let mut dbs = BTreeMap::new();
     for (name, table) in raw.db {
         let at = table.span().start;
-        match checker.name(&name, "db", at).and_then(|()| checker.db(&name, table.into_inner(), &idp_names)) {
+        let checked = checker
+            .name(&name, "db", at)
+            .and_then(|()| checker.db(&name, table.into_inner(), &idp_names))
+            .and_then(|db| checker.cloud_sql_scope(&db, idps.get(&db.idp), at).map(|()| db));
+        match checked {
             Ok(db) => {
                 dbs.insert(name, db);
             }
@@ -71,13 +77,13 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-struct Checker<'a> {
-    path: &'a Path,
-    text: &'a str,
+pub(crate) struct Checker<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) text: &'a str,
 }
 
 impl Checker<'_> {
-    fn invalid(&self, offset: usize, key: String, message: impl Into<String>) -> ConfigError {
+    pub(crate) fn invalid(&self, offset: usize, key: String, message: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             path: self.path.to_path_buf(),
             line: line_of(self.text, offset),
@@ -104,23 +110,85 @@ impl Checker<'_> {
     fn idp(&self, name: &str, raw: RawIdp) -> Result<IdpConfig, ConfigError> {
         let key = |k: &str| format!("idp.{name}.{k}");
 
-        let issuer = self.https_url(&raw.issuer, key("issuer"))?;
-        let issuer_text = raw.issuer.get_ref().trim().to_string();
+        let table_at = raw.client_id.span().start;
+        let provider = match &raw.provider {
+            None => Provider::Generic,
+            Some(p) => Provider::parse(p.get_ref().trim()).ok_or_else(|| {
+                self.invalid(
+                    p.span().start,
+                    key("provider"),
+                    format!("`{}` is not a provider; use one of {}", p.get_ref(), PROVIDERS.join(", ")),
+                )
+            })?,
+        };
+        let tenant = match &raw.tenant {
+            None => None,
+            Some(t) if provider != Provider::Entra => {
+                return Err(self.invalid(
+                    t.span().start,
+                    key("tenant"),
+                    "tenant is for provider = \"entra\"; other IdPs are named by their issuer",
+                ));
+            }
+            Some(t) => {
+                let tenant = self.non_empty(t, key("tenant"))?;
+                // Entra's discovery names the issuer by the tenant id, whatever name found it, and
+                // the issuer is checked exactly: a domain here could never sign in.
+                if uuid::Uuid::try_parse(&tenant).is_err() {
+                    return Err(self.invalid(
+                        t.span().start,
+                        key("tenant"),
+                        format!(
+                            "`{tenant}` is not a tenant id: write the Directory (tenant) ID, a GUID from the app registration's Overview page (Entra names its issuer by the id, not by a domain)"
+                        ),
+                    ));
+                }
+                Some(tenant)
+            }
+        };
+        // The issuer as written wins (sovereign clouds, a custom Entra domain); else the preset's.
+        let issuer_value = match (&raw.issuer, provider.issuer(tenant.as_deref())) {
+            (Some(written), _) => written.clone(),
+            (None, Some(preset)) => Spanned::new(table_at..table_at, preset),
+            (None, None) => {
+                return Err(self.invalid(
+                    table_at,
+                    key("issuer"),
+                    format!("missing: {}", provider.issuer_hint()),
+                ));
+            }
+        };
+        let issuer = self.https_url(&issuer_value, key("issuer"))?;
+        let issuer_text = issuer_value.get_ref().trim().to_string();
         if issuer.query().is_some() || issuer.fragment().is_some() {
             return Err(self.invalid(
-                raw.issuer.span().start,
+                issuer_value.span().start,
                 key("issuer"),
                 "an issuer has no query or fragment",
             ));
         }
         let client_id = self.non_empty(&raw.client_id, key("client_id"))?;
+        let client_secret = match &raw.client_secret {
+            Some(secret) => Some(self.non_empty(secret, key("client_secret"))?),
+            None if provider.needs_client_secret() => {
+                return Err(self.invalid(
+                    table_at,
+                    key("client_secret"),
+                    "Google requires the client_secret of the desktop OAuth client (Google documents it as not secret for installed apps): copy it from the Google Cloud console's Credentials page",
+                ));
+            }
+            None => None,
+        };
         let keys = sign_in::resolve(&RawSignInKeys {
             flow: raw.flow.as_ref(),
             dialect: raw.dialect.as_ref(),
             username: raw.username.as_ref(),
             token: raw.token.as_ref(),
             redirect_port: raw.redirect_port.as_ref(),
-            table_at: raw.issuer.span().start,
+            default_dialect: provider.dialect(),
+            legacy: raw.provider.is_none(),
+            default_token: if provider.prefers_id_token() { TokenChoice::Id } else { TokenChoice::Access },
+            table_at,
         })
         .map_err(|refusal| self.invalid(refusal.at, key(refusal.key), refusal.message))?;
 
@@ -159,7 +227,7 @@ impl Checker<'_> {
         };
         // Only a passkey sign-in asserts a WebAuthn origin; the browser's is the IdP's own page.
         if matches!(keys.flow, Flow::Passkey(_)) && !matches!(rp_origin.host(), Some(Host::Domain(_))) {
-            let at = raw.rp_origin.as_ref().map_or(raw.issuer.span().start, |o| o.span().start);
+            let at = raw.rp_origin.as_ref().map_or(issuer_value.span().start, |o| o.span().start);
             return Err(self.invalid(
                 at,
                 key("rp_origin"),
@@ -172,8 +240,16 @@ impl Checker<'_> {
             Some(a) => Some(self.non_empty(a, key("audience"))?),
         };
 
+        if provider == Provider::Auth0 && audience.is_none() && keys.token == TokenChoice::Access {
+            return Err(self.invalid(
+                table_at,
+                key("audience"),
+                "Auth0 gives an opaque access token unless an API is named: write audience = \"<your API identifier>\", or token = \"id\"",
+            ));
+        }
+
         let scopes = match &raw.scopes {
-            None => DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            None => provider.default_scopes().iter().map(|s| s.to_string()).collect(),
             Some(s) => {
                 let scopes = s.get_ref().clone();
                 if !scopes.iter().any(|x| x == "openid") {
@@ -206,6 +282,11 @@ impl Checker<'_> {
             ca_file,
             token: keys.token,
             redirect_port: keys.redirect_port,
+            provider: ProviderSettings {
+                provider,
+                client_secret,
+                authorize_params: provider.authorize_params(),
+            },
         })
     }
 
@@ -235,7 +316,7 @@ impl Checker<'_> {
             Some(p) => self.port(p, key("port"))?,
         };
         let dbname = self.non_empty(&raw.dbname, key("dbname"))?;
-        let role = self.non_empty(&raw.role, key("role"))?;
+        let (role, mut user_template) = self.db_user(&raw, &key)?;
         let roles = match &raw.roles {
             None => Vec::new(),
             Some(r) => {
@@ -352,7 +433,10 @@ impl Checker<'_> {
             Some(m) if (1..=10_000).contains(m.get_ref()) => *m.get_ref() as usize,
             Some(m) => return Err(self.invalid(m.span().start, key("max_connections"), "use 1 to 10000")),
         };
-        let token_target = self.token_target(&raw, &key)?;
+        let mut token_target = self.token_target(&raw, &key)?;
+        let cloud =
+            self.db_cloud(&raw, &key, auth, ca_file.is_some(), &mut token_target, &mut user_template)?;
+        let server_name = self.server_name(&raw, &key)?;
         Ok(DbConfig {
             name: name.to_string(),
             idp,
@@ -373,6 +457,9 @@ impl Checker<'_> {
             session_limit,
             local_password: raw.local_password.as_ref().is_some_and(|v| *v.get_ref()),
             token_target,
+            user_template,
+            cloud,
+            server_name,
         })
     }
 
@@ -401,7 +488,11 @@ impl Checker<'_> {
                 scopes
             }
         };
-        Ok((audience.is_some() || !scopes.is_empty()).then_some(TokenTarget { audience, scopes }))
+        Ok((audience.is_some() || !scopes.is_empty()).then_some(TokenTarget {
+            audience,
+            scopes,
+            token: None,
+        }))
     }
 
     /// Every entry of a `scopes` list is one scope token (RFC 6749 §3.3: no spaces, not empty).
@@ -437,7 +528,7 @@ impl Checker<'_> {
         Ok(path)
     }
 
-    fn non_empty(&self, value: &Spanned<String>, key: String) -> Result<String, ConfigError> {
+    pub(crate) fn non_empty(&self, value: &Spanned<String>, key: String) -> Result<String, ConfigError> {
         let text = value.get_ref().trim();
         if text.is_empty() {
             return Err(self.invalid(value.span().start, key, "must not be empty"));
@@ -445,7 +536,7 @@ impl Checker<'_> {
         Ok(text.to_string())
     }
 
-    fn https_url(&self, value: &Spanned<String>, key: String) -> Result<Url, ConfigError> {
+    pub(crate) fn https_url(&self, value: &Spanned<String>, key: String) -> Result<Url, ConfigError> {
         let at = value.span().start;
         let url = Url::parse(value.get_ref().trim())
             .map_err(|e| self.invalid(at, key.clone(), format!("`{}` is not a URL: {e}", value.get_ref())))?;
@@ -655,7 +746,10 @@ roles = ["app_ro", "app_rw"]
 
         let own = load(&format!("{GOOD}{DB}audience = \"postgres-prod\"\n")).expect("valid");
         let target = own.db("prod").expect("prod").token_target.clone().expect("a target");
-        assert_eq!(target, TokenTarget { audience: Some("postgres-prod".into()), scopes: vec![] });
+        assert_eq!(
+            target,
+            TokenTarget { audience: Some("postgres-prod".into()), scopes: vec![], token: None }
+        );
         assert_eq!(target.cache_key(), "aud=postgres-prod");
 
         let scoped =
