@@ -41,6 +41,8 @@ struct AccessClaims<'a> {
     sub: String,
     preferred_username: &'a str,
     email: &'a str,
+    /// Entra ID's user principal name, so Entra-shaped setups (`user = "{upn}"`) can be tried.
+    upn: &'a str,
     /// The user name is the address an admin enrolled: the dev IdP vouches for it.
     email_verified: bool,
     groups: &'a [String],
@@ -93,6 +95,7 @@ pub(crate) fn mint(
         sub: user.sub.to_string(),
         preferred_username: user.preferred_username(),
         email: &user.name,
+        upn: &user.name,
         email_verified: true,
         groups: &user.groups,
         amr: grant.amr,

@@ -185,6 +185,9 @@ pub(crate) async fn refresh(
         ("client_id", config.client_id.clone()),
         ("refresh_token", refresh_token.expose_secret().to_string()),
     ];
+    if let Some(secret) = &config.provider.client_secret {
+        form.push(("client_secret", secret.clone()));
+    }
     match target {
         Some(target) => form.extend(target_fields(target)),
         // The IdP's own audience again: an IdP that follows RFC 8707 (oidc-provider) otherwise
@@ -195,6 +198,7 @@ pub(crate) async fn refresh(
                 form.extend(target_fields(&TokenTarget {
                     audience: Some(audience.clone()),
                     scopes: Vec::new(),
+                    token: None,
                 }));
             }
         }
@@ -351,6 +355,7 @@ mod tests {
             ca_file: None,
             token: TokenChoice::Access,
             redirect_port: 0,
+            provider: Default::default(),
         }
     }
 
@@ -459,11 +464,12 @@ mod tests {
 
     #[test]
     fn a_database_target_adds_scope_audience_and_a_resource_for_uris() {
-        let named = TokenTarget { audience: Some("postgres-test".into()), scopes: vec![] };
+        let named = TokenTarget { audience: Some("postgres-test".into()), scopes: vec![], token: None };
         assert_eq!(target_fields(&named), vec![("audience", "postgres-test".to_string())]);
         let uri = TokenTarget {
             audience: Some("https://db.example.com/prod".into()),
             scopes: vec!["openid".into(), "db".into()],
+            token: None,
         };
         assert_eq!(
             target_fields(&uri),
@@ -599,7 +605,7 @@ mod tests {
         assert!(!err.to_string().contains("rt-0123456789abcdef"), "{err}");
 
         // A database's audience the IdP will not serve: a tap would not help, so none is asked.
-        let target = TokenTarget { audience: Some("postgres-prod".into()), scopes: vec![] };
+        let target = TokenTarget { audience: Some("postgres-prod".into()), scopes: vec![], token: None };
         let err = refresh_error(
             &config(),
             Some(&target),

@@ -24,6 +24,9 @@ pub struct Claims {
     /// The user's email address.
     #[serde(default)]
     pub email: Option<String>,
+    /// Entra ID's user principal name (the sign-in name, often but not always the address).
+    #[serde(default)]
+    pub upn: Option<String>,
     /// Group memberships; an IdP that sends none means none.
     #[serde(default)]
     pub groups: Vec<String>,
@@ -43,7 +46,36 @@ pub struct Claims {
 impl Claims {
     /// The name to show for the signed-in user: email, else preferred_username, else sub.
     pub fn identity(&self) -> &str {
-        self.email.as_deref().or(self.preferred_username.as_deref()).unwrap_or(&self.sub)
+        self.email
+            .as_deref()
+            .or(self.upn.as_deref())
+            .or(self.preferred_username.as_deref())
+            .unwrap_or(&self.sub)
+    }
+
+    /// The value of a claim a `user` template may name.
+    pub fn user_claim(&self, claim: tapgate_config::UserClaim) -> Option<&str> {
+        use tapgate_config::UserClaim;
+        match claim {
+            UserClaim::Email => self.email.as_deref(),
+            UserClaim::Upn => self.upn.as_deref(),
+            UserClaim::PreferredUsername => self.preferred_username.as_deref(),
+            UserClaim::Sub => Some(&self.sub),
+        }
+    }
+
+    /// The claims of a database token: the token's own when it is a JWT, else (an opaque
+    /// token, as Google's) the ID token's that came with it.
+    pub fn of_tokens(token: &str, id_token: Option<&str>) -> Result<Claims, IdpError> {
+        if looks_like_jwt(token) {
+            return decode_claims(token);
+        }
+        match id_token {
+            Some(id_token) => decode_claims(id_token),
+            None => Err(IdpError::InvalidToken {
+                reason: "the access token is opaque and no ID token came with it".to_string(),
+            }),
+        }
     }
 }
 

@@ -233,7 +233,7 @@ impl IdpClient {
             http.latest_skew(),
             self.inner.clock.as_ref(),
         )?;
-        for_database(tokens, config)
+        for_database(tokens, config, target.and_then(|t| t.token).unwrap_or(config.token))
     }
 
     /// Revokes the refresh token at the IdP (RFC 7009). `Ok(false)` when the IdP publishes no
@@ -293,6 +293,7 @@ mod tests {
             ca_file: None,
             token: TokenChoice::Access,
             redirect_port: 0,
+            provider: Default::default(),
         }
     }
 

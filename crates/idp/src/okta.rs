@@ -290,6 +290,7 @@ mod tests {
             ca_file: None,
             token: TokenChoice::Access,
             redirect_port: 0,
+            provider: Default::default(),
         }
     }
 

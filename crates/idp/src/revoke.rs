@@ -18,11 +18,14 @@ pub(crate) async fn revoke(
     config: &IdpConfig,
     refresh_token: &SecretString,
 ) -> Result<(), IdpError> {
-    let form = [
+    let mut form = vec![
         ("token", refresh_token.expose_secret()),
         ("token_type_hint", "refresh_token"),
         ("client_id", config.client_id.as_str()),
     ];
+    if let Some(secret) = &config.provider.client_secret {
+        form.push(("client_secret", secret.as_str()));
+    }
     let built = http.client().post(endpoint.clone()).form(&form).build();
     let response = http.execute(built.map_err(|err| http.transport_error(&err, endpoint))?).await?;
     if response.status.is_success() {

@@ -111,8 +111,12 @@ pub(crate) fn token_set(
 
 /// Puts the token the database should get (`token` in `[idp.NAME]`) in `access_token`, with
 /// its claims and expiry. `access` leaves the set as it is.
-pub(crate) fn for_database(set: TokenSet, config: &IdpConfig) -> Result<TokenSet, IdpError> {
-    match config.token {
+pub(crate) fn for_database(
+    set: TokenSet,
+    config: &IdpConfig,
+    choice: TokenChoice,
+) -> Result<TokenSet, IdpError> {
+    match choice {
         TokenChoice::Access => Ok(set),
         TokenChoice::Id => {
             let id_token = set.id_token.clone().ok_or_else(|| IdpError::InvalidToken {
@@ -269,14 +273,15 @@ mod tests {
         )
         .expect("token set");
         let mut config = crate::browser::tests_support::config();
-        let unchanged = for_database(set.clone(), &config).expect("access");
+        let unchanged = for_database(set.clone(), &config, config.token).expect("access");
         assert_eq!(unchanged.access_token.expose_secret(), access);
         config.token = TokenChoice::Id;
-        let chosen = for_database(set.clone(), &config).expect("id");
+        let chosen = for_database(set.clone(), &config, config.token).expect("id");
         assert_eq!(chosen.access_token.expose_secret(), id);
         assert_eq!(chosen.claims.aud, vec!["tapgate".to_string()]);
         assert_eq!(chosen.expires_at, 1_800_000_000);
-        let err = for_database(TokenSet { id_token: None, ..set }, &config).expect_err("no id token");
+        let err =
+            for_database(TokenSet { id_token: None, ..set }, &config, config.token).expect_err("no id token");
         assert!(err.to_string().contains("token = \"id\" but the IdP sent no ID token"), "{err}");
     }
 

@@ -85,6 +85,7 @@ impl DevIdp {
             ca_file: Some(self.data.path().join("ca.pem")),
             token: TokenChoice::Access,
             redirect_port: 0,
+            provider: Default::default(),
         }
     }
 }

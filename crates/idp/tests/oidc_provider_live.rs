@@ -92,6 +92,7 @@ impl OidcProvider {
             ca_file: Some(self.ca_file.clone()),
             token: TokenChoice::Access,
             redirect_port: 0,
+            provider: Default::default(),
         }
     }
 

@@ -70,10 +70,18 @@ impl AuthorizationRequest {
             if let Some(resource) = resource_indicator(config) {
                 query.append_pair("resource", resource);
             }
-            if config.scopes.iter().any(|s| s == "offline_access") {
+            // The provider preset's own (Google: access_type=offline, for a refresh token).
+            for (name, value) in &config.provider.authorize_params {
+                query.append_pair(name, value);
+            }
+            if config.scopes.iter().any(|s| s == "offline_access")
+                && config.provider.provider == tapgate_config::Provider::Generic
+            {
                 // OIDC Core §11: an IdP must ignore offline_access unless the request asks for
                 // consent, and strict ones do (oidc-provider): without this no refresh token
-                // comes back and every expiry means the browser again.
+                // comes back and every expiry means the browser again. The presets' IdPs
+                // give refresh tokens without it, and Entra tenants that allow no user consent
+                // would refuse the person outright.
                 query.append_pair("prompt", "consent");
             }
         }
@@ -107,6 +115,7 @@ pub(crate) mod tests {
             ca_file: None,
             token: TokenChoice::Access,
             redirect_port: 0,
+            provider: Default::default(),
         }
     }
 
@@ -139,6 +148,40 @@ pub(crate) mod tests {
         assert_eq!(p["audience"], "https://postgres.example.com");
         assert_eq!(p["resource"], "https://postgres.example.com");
         assert_eq!(p["prompt"], "consent", "offline_access is only granted with consent (OIDC Core §11)");
+    }
+
+    /// What each `provider` preset sends, from a table as people write it.
+    #[test]
+    fn each_preset_sends_what_its_idp_needs() {
+        let endpoint = Url::parse("https://idp.example.com/authorize").expect("url");
+        let sent = |table: &str| {
+            let text = format!("[idp.x]\nclient_id = \"tapgate\"\n{table}");
+            let config = tapgate_config::validate::parse(std::path::Path::new("/tmp/config.toml"), &text)
+                .expect("valid table");
+            let idp = config.idp(None).expect("x").clone();
+            params(&AuthorizationRequest::new(&endpoint, &idp, &redirect_uri(1)).url)
+        };
+        let entra = sent("provider = \"entra\"\ntenant = \"72f988bf-86f1-41af-91ab-2d7cd011db47\"\n");
+        assert_eq!(entra["scope"], "openid profile email offline_access");
+        assert!(!entra.contains_key("access_type"));
+        assert!(
+            !entra.contains_key("prompt"),
+            "a consent page at every sign-in, refused where users may not consent"
+        );
+
+        let google = sent("provider = \"google\"\nclient_secret = \"GOCSPX-not-secret\"\n");
+        assert_eq!(google["scope"], "openid email profile");
+        assert_eq!(google["access_type"], "offline", "Google's way to a refresh token");
+        assert_eq!(google["prompt"], "consent");
+        assert!(!google.contains_key("client_secret"), "the secret goes to the token endpoint only");
+
+        let keycloak = sent("provider = \"keycloak\"\nissuer = \"https://sso.example.com/realms/acme\"\n");
+        assert_eq!(keycloak["scope"], "openid profile email offline_access");
+        let okta = sent("provider = \"okta\"\nissuer = \"https://acme.okta.com/oauth2/default\"\n");
+        assert_eq!(okta["scope"], "openid profile groups offline_access");
+        let auth0 =
+            sent("provider = \"auth0\"\nissuer = \"https://acme.auth0.com/\"\naudience = \"postgres\"\n");
+        assert_eq!(auth0["audience"], "postgres");
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub(crate) async fn exchange(
         ("client_id", config.client_id.as_str()),
         ("code_verifier", verifier.secret().as_str()),
     ];
+    if let Some(secret) = &config.provider.client_secret {
+        // An installed app's secret (Google requires it; not a secret, see provider.rs).
+        form.push(("client_secret", secret.as_str()));
+    }
     if let Some(resource) = resource_indicator(config) {
         form.push(("resource", resource));
     }

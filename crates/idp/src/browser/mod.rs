@@ -159,5 +159,5 @@ pub(crate) async fn sign_in(
         idp_now,
     )
     .await?;
-    for_database(tokens, config)
+    for_database(tokens, config, config.token)
 }

@@ -134,7 +134,7 @@ pub(crate) async fn sign_in(
         let idp_now = tokens.skew.idp_now(clock);
         id_token::fetch_and_verify(http, discovery, config, id_token.expose_secret(), None, idp_now).await?;
     }
-    for_database(tokens, config)
+    for_database(tokens, config, config.token)
 }
 
 /// One poll of the token endpoint (§3.4).
@@ -149,6 +149,9 @@ async fn poll_once(
         ("device_code", device_code),
         ("client_id", config.client_id.as_str()),
     ];
+    if let Some(secret) = &config.provider.client_secret {
+        form.push(("client_secret", secret.as_str()));
+    }
     // RFC 8707 §2.2: the token request names the resource again, as the code grant does.
     if let Some(resource) = resource_indicator(config) {
         form.push(("resource", resource));
