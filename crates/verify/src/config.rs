@@ -58,6 +58,10 @@ pub struct VerifyConfig {
     pub jwks_cache: PathBuf,
     /// Role -> groups allowed to log in as it.
     pub roles: BTreeMap<String, Vec<String>>,
+    /// `own_role = true`: a token may also log in as the role named exactly by its identity
+    /// claim, the person's own database user (Tapgate's `user = "{email}"`; Azure and RDS map
+    /// principals the same way).
+    pub own_role: bool,
     /// How the token must have been obtained (amr, client, lifetime, typ, email_verified).
     pub policy: TokenPolicy,
     /// Whether the file predates the policy keys (sets none of [`POLICY_KEYS`]): it keeps
@@ -180,7 +184,13 @@ impl Checker<'_> {
             }
         };
 
-        let roles = self.roles(&raw)?;
+        let own_role = raw.own_role.as_ref().is_some_and(|v| *v.get_ref());
+        // With own_role, [roles] is optional: every person may already be their own user.
+        let roles = if own_role && raw.roles.as_ref().is_none_or(|t| t.get_ref().is_empty()) {
+            BTreeMap::new()
+        } else {
+            self.roles(&raw)?
+        };
         let legacy_policy = raw.require_amr.is_none()
             && raw.allowed_clients.is_none()
             && raw.max_token_lifetime.is_none()
@@ -202,6 +212,7 @@ impl Checker<'_> {
             ca_file,
             jwks_cache,
             roles,
+            own_role,
             policy,
             legacy_policy,
             fetch_timeout,

@@ -20,6 +20,8 @@ pub struct RawVerifyConfig {
     pub leeway_seconds: Option<Spanned<i64>>,
     /// The claim that names the person (default `email`).
     pub identity_claim: Option<Spanned<String>>,
+    /// A token may log in as the role named exactly by its identity claim (per-person users).
+    pub own_role: Option<Spanned<bool>>,
     /// Extra PEM trust root for fetching discovery and the JWKS.
     pub ca_file: Option<Spanned<String>>,
     /// Where the fetched JWKS is cached (default `/var/cache/tapgate/jwks.json`).

@@ -93,6 +93,11 @@ impl<S: JwksSource> Verifier<S> {
                 };
                 let mut decision = match self.config.policy.check(&verified) {
                     Err(error) => Decision::deny(Some(verified.identity), role, error.to_string()),
+                    Ok(()) if self.config.own_role && role == verified.identity => Decision::allow(
+                        verified.identity.clone(),
+                        role,
+                        format!("{role} is the token's own {} (own_role)", self.config.identity_claim),
+                    ),
                     Ok(()) => {
                         let authorization = self.policy.authorize(role, &verified.groups);
                         if authorization.allowed {
@@ -256,6 +261,24 @@ mod tests {
         let facts = decision.token.expect("facts of a verified token");
         assert_eq!((facts.subject.as_deref(), facts.jti.as_deref()), (Some("u-1"), Some("j-1")));
         assert_eq!(facts.client.as_deref(), Some("tapgate"));
+    }
+
+    #[test]
+    fn own_role_lets_a_person_in_as_their_own_user_only() {
+        let key = SigningKey::es256("k1");
+        let f = fixture_with(&[&key], &format!("{POLICY}own_role = true\n"));
+        let token = key.sign(&with(claims(), "groups", json!([])));
+        let own = f.verifier.decide(&token, "alice@example.com");
+        assert!(own.allowed, "{own}");
+        assert!(own.reason.contains("own email (own_role)"), "{own}");
+        let someone_else = f.verifier.decide(&token, "bob@example.com");
+        assert!(!someone_else.allowed, "{someone_else}");
+        // The policy still applies to one's own user.
+        let soft = f.verifier.decide(&key.sign(&with(claims(), "amr", json!(["swk"]))), "alice@example.com");
+        assert!(!soft.allowed && soft.reason.contains("require_amr"), "{soft}");
+        // Without own_role the person's name is no role.
+        let plain = fixture(&[&key]);
+        assert!(!plain.verifier.decide(&token, "alice@example.com").allowed);
     }
 
     #[test]
