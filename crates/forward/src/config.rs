@@ -101,8 +101,12 @@ pub struct ForwarderConfig {
     /// The folder of the database's Unix-domain socket (`.s.PGSQL.PORT` in it, PORT being the
     /// TCP port): only the person can reach it. `None`: TCP only.
     pub socket_dir: Option<PathBuf>,
-    /// The server's host name or address; also the name its certificate must carry.
+    /// The server's host name or address; also the name its certificate must carry, unless
+    /// `server_name` says otherwise.
     pub upstream_host: String,
+    /// The name the server's certificate must carry instead of `upstream_host` (Cloud SQL
+    /// certificates name the instance, `project:instance`); checked under verify-full.
+    pub server_name: Option<String>,
     /// The server's port.
     pub upstream_port: u16,
     /// How the server's certificate is checked.
@@ -120,6 +124,10 @@ pub struct ForwarderConfig {
     pub role: String,
     /// Other roles a client may pick with its user name.
     pub roles: Vec<String>,
+    /// `role` is the person's own user, named by the token (a `{claim}` template): a client
+    /// asking for any user but one of `roles` logs in as the person, whom the TokenSource
+    /// names in [`crate::UpstreamToken::login_user`].
+    pub per_person_user: bool,
     /// How the token is presented to the server.
     pub auth: AuthMethod,
     /// Open client sessions at most; the next one gets SQLSTATE 53300.
@@ -158,6 +166,7 @@ impl ForwarderConfig {
             socket_dir: None,
             upstream_host: upstream_host.into(),
             upstream_port,
+            server_name: None,
             sslmode: SslMode::default(),
             ca_file: None,
             ca_file_add: false,
@@ -165,6 +174,7 @@ impl ForwarderConfig {
             dbname: dbname.into(),
             role: role.into(),
             roles: Vec::new(),
+            per_person_user: false,
             auth: AuthMethod::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,

@@ -35,6 +35,7 @@ pub mod error;
 pub mod forwarder;
 mod handshake;
 mod inject;
+mod instance_name;
 mod listener;
 mod local_password;
 mod login;

@@ -20,6 +20,10 @@ pub(crate) fn choose_role(config: &ForwarderConfig, user: &str) -> Result<String
     if allowed.contains(&user) {
         return Ok(user.to_owned());
     }
+    if config.per_person_user {
+        // Any other name means "me": the TokenSource names the person's user from their token.
+        return Ok(config.role.clone());
+    }
     Err(ForwardError::RoleNotAllowed {
         name: config.name.clone(),
         requested: user.to_owned(),

@@ -128,6 +128,8 @@ fn stranger(shared: &Shared, socket: Option<peer_owner::ClientSocket>, peer: Cli
 #[derive(Default)]
 struct Progress {
     identity: Option<String>,
+    /// The user logged in as, once known (a per-person user differs from the one asked for).
+    role: Option<String>,
     bytes_from_client: u64,
     bytes_to_client: u64,
     /// Messages for the client not yet written (negotiation, the server's login messages).
@@ -233,19 +235,20 @@ impl Opening<'_> {
 
         let mut progress = Progress::default();
         let result = self.login_and_relay(&mut client, &message, pipelined, &mut progress).await;
+        let role =
+            |progress: &Progress| Some(progress.role.clone().unwrap_or_else(|| message.user().to_owned()));
         let end = match result {
             Ok(relayed) => match relayed.server_lost {
-                Some(lost) => {
-                    self.end(Outcome::ServerLost, Some(message.user().to_owned()), &progress, Some(lost))
-                }
+                Some(lost) => self.end(Outcome::ServerLost, role(&progress), &progress, Some(lost)),
                 None => {
                     let error = relayed.closed_by_tapgate.or(relayed.error);
-                    self.end(Outcome::Ok, Some(message.user().to_owned()), &progress, error)
+                    self.end(Outcome::Ok, role(&progress), &progress, error)
                 }
             },
             Err(error) => {
                 farewell(&mut client, &error, &mut progress).await;
-                self.end(error.outcome(), Some(message.user().to_owned()), &progress, Some(error.to_string()))
+                let role = role(&progress);
+                self.end(error.outcome(), role, &progress, Some(error.to_string()))
             }
         };
         tracing::info!(
@@ -301,6 +304,9 @@ impl Opening<'_> {
             let token = self.token(message).await?;
             progress.identity = Some(token.identity.clone());
             let expires_at = token.expires_at;
+            // The person's own user, named by their token, when the database has one.
+            let role = token.login_user.clone().unwrap_or_else(|| role.clone());
+            progress.role = Some(role.clone());
             let mut upstream = connect(&shared.tls, config.connect_timeout).await?;
             let startup = upstream_startup(message, &role, &dbname, &token.identity)?;
             // `connect` only returns TLS streams: the channel is encrypted by construction.
@@ -314,9 +320,9 @@ impl Opening<'_> {
                 &mut progress.to_client,
             )
             .await?;
-            Ok::<_, ForwardError>((upstream, logged_in, expires_at))
+            Ok::<_, ForwardError>((upstream, logged_in, expires_at, role))
         };
-        let (upstream, logged_in, expires_at) = tokio::select! {
+        let (upstream, logged_in, expires_at, role) = tokio::select! {
             prepared = prepare => prepared?,
             () = client_left(client) => return Err(ForwardError::ClientGone("while the login was under way")),
             () = shared.stop.cancelled() => return Err(ForwardError::Shutdown),
@@ -391,6 +397,7 @@ impl Opening<'_> {
         let client = ClientInfo {
             socket: self.socket,
             application_name: message.param("application_name").map(str::to_owned),
+            user: Some(message.user().to_owned()),
         };
         match tokio::time::timeout(config.token_wait, self.shared.tokens.token(&config.name, &client)).await {
             Ok(Ok(token)) => Ok(token),

@@ -40,6 +40,8 @@ pub struct ClientInfo {
     pub socket: Option<crate::peer_owner::ClientSocket>,
     /// The `application_name` it sent, if any.
     pub application_name: Option<String>,
+    /// The user name it asked to log in as.
+    pub user: Option<String>,
 }
 
 impl ClientInfo {
@@ -59,6 +61,9 @@ pub struct UpstreamToken {
     /// When it expires on this machine's clock, when known: sessions logged in with it end then
     /// (plus `session_grace`) under `session_limit = "token"`.
     pub expires_at: Option<std::time::SystemTime>,
+    /// The database user to log in as, when the source names it (the person's own user, from
+    /// a claim); `None`: the role the client chose.
+    pub login_user: Option<String>,
 }
 
 /// Why there is no token; `message` is shown to the client verbatim, so it should say what to

@@ -19,6 +19,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_rustls::TlsConnector;
 
+use crate::instance_name::InstanceName;
 use crate::pinned_certificate::PinnedOrWebPki;
 use crate::{ForwardError, ForwarderConfig, SslMode, SslNegotiation};
 
@@ -34,6 +35,8 @@ pub(crate) struct UpstreamTls {
     pub(crate) mode: SslMode,
     pub(crate) name: String,
     pub(crate) host: String,
+    /// The name the certificate must carry: `server_name`, else the host.
+    pub(crate) checked_name: String,
     pub(crate) port: u16,
 }
 
@@ -57,22 +60,27 @@ impl UpstreamTls {
             .with_safe_default_protocol_versions()
             .map_err(setup)?;
 
+        // A `server_name` that is a DNS name is simply the name checked (and sent as SNI); one
+        // that is not (Cloud SQL's `project:instance`) is checked by [`InstanceName`].
+        let dns_server_name = config.server_name.as_ref().and_then(|n| ServerName::try_from(n.clone()).ok());
+        let instance_name = config.server_name.clone().filter(|_| dns_server_name.is_none());
         let mut client = match config.sslmode {
-            SslMode::VerifyFull => match &config.ca_file {
-                None => builder
-                    .with_webpki_verifier(webpki_verifier(config, system_roots(), &provider)?)
-                    .with_no_client_auth(),
-                Some(path) => {
-                    let mut roots = if config.ca_file_add { system_roots() } else { RootCertStore::empty() };
-                    let pinned = add_ca_file(&mut roots, path)?;
-                    let verifier =
-                        PinnedOrWebPki { pinned, inner: webpki_verifier(config, roots, &provider)? };
-                    builder
-                        .dangerous()
-                        .with_custom_certificate_verifier(Arc::new(verifier))
-                        .with_no_client_auth()
-                }
-            },
+            SslMode::VerifyFull => {
+                let verifier: Arc<dyn ServerCertVerifier> = match &config.ca_file {
+                    None => webpki_verifier(config, system_roots(), &provider)?,
+                    Some(path) => {
+                        let mut roots =
+                            if config.ca_file_add { system_roots() } else { RootCertStore::empty() };
+                        let pinned = add_ca_file(&mut roots, path)?;
+                        Arc::new(PinnedOrWebPki { pinned, inner: webpki_verifier(config, roots, &provider)? })
+                    }
+                };
+                let verifier = match instance_name {
+                    Some(name) => Arc::new(InstanceName { inner: verifier, name }),
+                    None => verifier,
+                };
+                builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth()
+            }
             SslMode::VerifyCa => {
                 let Some(path) = &config.ca_file else {
                     return Err(ForwardError::VerifyCaNeedsCaFile { name: config.name.clone() });
@@ -91,11 +99,15 @@ impl UpstreamTls {
         // TLS and checks it when offered, older servers ignore it.
         client.alpn_protocols = vec![ALPN_POSTGRESQL.to_vec()];
 
-        let server_name =
-            ServerName::try_from(config.upstream_host.clone()).map_err(|e| ForwardError::TlsSetup {
-                name: config.name.clone(),
-                reason: format!("host {}: {e}", config.upstream_host),
-            })?;
+        let server_name = match dns_server_name {
+            Some(name) => name,
+            None => {
+                ServerName::try_from(config.upstream_host.clone()).map_err(|e| ForwardError::TlsSetup {
+                    name: config.name.clone(),
+                    reason: format!("host {}: {e}", config.upstream_host),
+                })?
+            }
+        };
         Ok(UpstreamTls {
             connector: TlsConnector::from(Arc::new(client)),
             server_name,
@@ -103,6 +115,7 @@ impl UpstreamTls {
             mode: config.sslmode,
             name: config.name.clone(),
             host: config.upstream_host.clone(),
+            checked_name: config.server_name.clone().unwrap_or_else(|| config.upstream_host.clone()),
             port: config.upstream_port,
         })
     }
@@ -157,7 +170,7 @@ impl UpstreamTls {
             CertificateError::NotValidForNameContext { presented, .. } => (
                 format!(
                     "the server's certificate is not valid for {} (it names: {})",
-                    self.host,
+                    self.checked_name,
                     if presented.is_empty() {
                         "no names".to_owned()
                     } else {
@@ -165,12 +178,13 @@ impl UpstreamTls {
                     }
                 ),
                 Some(format!(
-                    "connect to a host name the certificate names, or have the server's certificate name {}",
-                    self.host
+                    "connect to a host name the certificate names, or have the server's certificate name {} \
+                     (server_name sets the name to check when it is not the host)",
+                    self.checked_name
                 )),
             ),
             CertificateError::NotValidForName => {
-                (format!("the server's certificate is not valid for {}", self.host), None)
+                (format!("the server's certificate is not valid for {}", self.checked_name), None)
             }
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                 ("the server's certificate has expired".to_owned(), None)

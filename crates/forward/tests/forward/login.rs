@@ -180,6 +180,7 @@ async fn the_server_refusing_the_password_is_passed_on_verbatim() -> TestResult 
                 access_token: "wrong-token".to_owned().into(),
                 identity: IDENTITY.into(),
                 expires_at: None,
+                login_user: None,
             }),
             ..Tokens::valid()
         },

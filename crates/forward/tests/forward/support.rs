@@ -367,6 +367,7 @@ impl Tokens {
                 access_token: SecretString::from(TOKEN),
                 identity: IDENTITY.to_owned(),
                 expires_at: None,
+                login_user: None,
             }),
             delay: Duration::ZERO,
             calls: AtomicUsize::new(0),
