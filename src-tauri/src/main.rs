@@ -41,7 +41,9 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TAPGATE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,tapgate=info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,tapgate=info"))
+                // aws-sigv4's trace lines hold the canonical request, session token included.
+                .add_directive(tapgate_core::NEVER_LOGGED.parse().expect("a valid directive")),
         )
         .with_writer(std::io::stderr)
         .init();

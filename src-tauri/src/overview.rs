@@ -46,15 +46,15 @@ impl Shell {
             terminal_available: self.terminal_available,
             now_ms: now_ms(),
         };
-        build(&facts, |db, port| {
+        build(&facts, |db, role, port| {
             let socket_dir = active.as_ref().and_then(|a| a.engine.socket_dir(db));
             let at = Endpoint { port, socket_dir: socket_dir.as_deref() };
             ConnectionStrings {
-                uri: connection_string(DsnFormat::Uri, at, &db.dbname, &db.role),
-                keyword: connection_string(DsnFormat::Keyword, at, &db.dbname, &db.role),
-                jdbc: connection_string(DsnFormat::Jdbc, at, &db.dbname, &db.role),
-                psql: connection_string(DsnFormat::Psql, at, &db.dbname, &db.role),
-                tcp: connection_string(DsnFormat::Uri, Endpoint::tcp(port), &db.dbname, &db.role),
+                uri: connection_string(DsnFormat::Uri, at, &db.dbname, role),
+                keyword: connection_string(DsnFormat::Keyword, at, &db.dbname, role),
+                jdbc: connection_string(DsnFormat::Jdbc, at, &db.dbname, role),
+                psql: connection_string(DsnFormat::Psql, at, &db.dbname, role),
+                tcp: connection_string(DsnFormat::Uri, Endpoint::tcp(port), &db.dbname, role),
             }
         })
     }

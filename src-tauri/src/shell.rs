@@ -434,6 +434,14 @@ impl Shell {
                         SessionFacts {
                             identity: session.identity().to_string(),
                             groups: session.claims.groups.clone(),
+                            user_claims: tapgate_config::UserClaim::ALL
+                                .iter()
+                                .filter_map(|name| {
+                                    let claim = tapgate_config::UserClaim::parse(name)?;
+                                    let value = session.claims.user_claim(claim)?;
+                                    Some((name.to_string(), value.to_string()))
+                                })
+                                .collect(),
                             expires_at_ms: session.local_expiry_ms() + wall_minus_engine_ms,
                             can_refresh: session.can_refresh,
                         },

@@ -68,6 +68,8 @@ fn init_logging(verbose: u8) {
         _ => "info,tapgate=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TAPGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        // aws-sigv4's trace lines hold the canonical request, session token included: never on.
+        .add_directive(tapgate_core::NEVER_LOGGED.parse().expect("a valid directive"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }

@@ -138,7 +138,8 @@ impl Engine {
             issuer: config.issuer.clone(),
             username: config.username.clone().unwrap_or_default(),
             access_token: tokens.access_token.clone(),
-            id_token: None,
+            // An opaque token (Cloud SQL's) is read through the ID token's claims.
+            id_token: tokens.id_token.clone(),
             refresh_token: None,
             expires_at: tokens.expires_at,
             skew_seconds: tokens.skew.seconds,
@@ -168,6 +169,9 @@ impl Engine {
         }
         if !target.scopes.is_empty() {
             for_target.scopes = target.scopes.clone();
+        }
+        if let Some(token) = target.token {
+            for_target.token = token;
         }
         for_target.name = target_key(&config.name, target);
         self.client(&for_target)

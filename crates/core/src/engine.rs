@@ -27,6 +27,8 @@ pub struct Engine {
     pub(crate) current: Mutex<HashMap<String, Session>>,
     /// The latest valid session per database target (`corp#aud=...`, see [`crate::db_token`]).
     pub(crate) targeted: Mutex<HashMap<String, Session>>,
+    /// AWS STS credentials per IdP, role and person, in memory only (see [`crate::db_login`]).
+    pub(crate) aws_credentials: Mutex<HashMap<String, tapgate_cloud::AwsCredentials>>,
     /// One sign-in at a time per IdP: fifty clients arriving while signed out get one tap, not fifty.
     pub(crate) sign_in_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The history database, opened on first use (most commands never write to it).
@@ -63,6 +65,7 @@ impl Engine {
             skew_reported: Mutex::default(),
             current: Mutex::default(),
             targeted: Mutex::default(),
+            aws_credentials: Mutex::default(),
             sign_in_locks: Mutex::default(),
             history: OnceLock::new(),
             events,

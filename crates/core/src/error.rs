@@ -10,6 +10,17 @@ pub enum CoreError {
     Config(#[from] tapgate_config::ConfigError),
     #[error(transparent)]
     Idp(#[from] tapgate_idp::IdpError),
+    /// A managed cloud refused or could not be reached (AWS STS), or its token could not be made.
+    #[error("{database}: {source}")]
+    Cloud { database: String, source: Box<tapgate_cloud::CloudError> },
+    /// No HTTP client for AWS STS (the TLS backend would not start).
+    #[error("cannot set up the HTTPS client for AWS STS: {reason}")]
+    StsClient { reason: String },
+    /// `user = "{claim}"` names a claim the person's token does not carry.
+    #[error(
+        "{database}: the database user is \"{template}\", but the token of {identity} has no {claim} claim: name another claim in [db.{database}] user, or have the IdP include {claim}"
+    )]
+    UserClaimMissing { database: String, template: String, claim: &'static str, identity: String },
     #[error(transparent)]
     Store(#[from] tapgate_store::StoreError),
     /// A forwarder could not listen on its loopback port.

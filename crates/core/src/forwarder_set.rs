@@ -249,14 +249,21 @@ impl TokenSource for EngineTokens {
         let prompt = (self.prompt_for)(database, client);
         let idp = self.idp_of.get(database).cloned();
         let database = database.to_string();
+        let client = client.clone();
         Box::pin(async move {
             let idp = idp.ok_or_else(|| TokenError::new(format!("Tapgate: no database {database} here")))?;
-            match engine.db_session(&database, prompt, SignInPolicy::Reuse).await {
-                Ok(session) => Ok(UpstreamToken {
-                    access_token: session.access_token.clone(),
-                    identity: session.identity().to_string(),
-                    expires_at: Some(local_expiry(&session)),
+            let requested_user = client.user.clone().unwrap_or_default();
+            match engine.db_login(&database, &requested_user, prompt, SignInPolicy::Reuse).await {
+                Ok(login) => Ok(UpstreamToken {
+                    access_token: login.password,
+                    identity: login.session.identity().to_string(),
+                    expires_at: Some(local_expiry(&login.session)),
+                    login_user: Some(login.user),
                 }),
+                // What to fix is on the cloud's side or in the file: a tap would not help.
+                Err(e @ (CoreError::Cloud { .. } | CoreError::UserClaimMissing { .. })) => {
+                    Err(TokenError::new(format!("Tapgate: {e}")))
+                }
                 Err(CoreError::Idp(e)) if e.is_unreachable() => {
                     Err(TokenError::new(format!("Tapgate: IdP unreachable: {e}")))
                 }

@@ -135,6 +135,8 @@ pub fn forwarder_config(db: &DbConfig, port: u16) -> ForwarderConfig {
     config.local_port = port;
     // The same list `Engine::role_for` checks `tapgate dsn` and `tapgate exec` against.
     config.roles = db.allowed_roles();
+    config.per_person_user = db.user_template.is_some();
+    config.server_name = db.server_name.clone();
     config.ca_file = db.ca_file.clone();
     config.ca_file_add = db.ca_file_add;
     config.max_connections = db.max_connections;

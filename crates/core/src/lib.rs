@@ -7,6 +7,8 @@
 //! - [`engine`]: [`Engine`], one configuration in one context: the token cache, IdP clients,
 //!   events, the role check.
 //! - [`sign_in`]: the sign-in policy ([`SignInPolicy`]): cache, then refresh, then a key tap.
+//! - [`db_login`]: what a connection logs in with: the user (a fixed role or the person's own from a
+//!   claim) and the password (the token, or an Amazon RDS token made through AWS STS).
 //! - [`db_token`]: the token a database gets: the IdP's, or one for the database's own
 //!   audience or scopes, by refresh.
 //! - [`local_state`]: history queries, stable ports and running processes, through the engine.
@@ -32,6 +34,7 @@
 mod atomic_file;
 pub mod browser_command;
 pub mod context;
+pub mod db_login;
 pub mod db_token;
 pub mod dsn;
 pub mod engine;
@@ -48,6 +51,11 @@ pub mod status;
 
 pub use browser_command::CommandOpener;
 pub use context::{Context, KeyringChoice};
+pub use db_login::DbLogin;
+
+/// A log filter directive every Tapgate program adds to whatever `TAPGATE_LOG` says: aws-sigv4
+/// traces the canonical request it signs, and that holds the AWS session token.
+pub const NEVER_LOGGED: &str = "aws_sigv4=off";
 pub use engine::Engine;
 pub use error::CoreError;
 pub use events::{CoreEvent, next_event};

@@ -83,7 +83,8 @@ impl Engine {
         stored: &CachedSession,
         can_refresh: bool,
     ) -> Option<Session> {
-        let claims = tapgate_idp::decode_claims(stored.access_token.expose_secret()).ok()?;
+        let id_token = stored.id_token.as_ref().map(|t| t.expose_secret());
+        let claims = tapgate_idp::Claims::of_tokens(stored.access_token.expose_secret(), id_token).ok()?;
         Some(Session {
             idp: idp.to_string(),
             claims,

@@ -17,6 +17,8 @@ use crate::view::{AppMode, ConnectionStrings, DatabaseView, IdpView, KeyKindView
 pub struct SessionFacts {
     pub identity: String,
     pub groups: Vec<String>,
+    /// The claims a `user = "{claim}"` template may name (`email`, `upn`, ...), by name.
+    pub user_claims: HashMap<String, String>,
     /// Expiry in Unix milliseconds on the clock `now_ms` is on.
     pub expires_at_ms: i64,
     pub can_refresh: bool,
@@ -53,7 +55,7 @@ pub struct OverviewFacts<'a> {
 /// The overview for `facts`; `strings` makes a database's connection strings for a port.
 pub fn build(
     facts: &OverviewFacts<'_>,
-    strings: impl Fn(&tapgate_config::DbConfig, u16) -> ConnectionStrings,
+    strings: impl Fn(&tapgate_config::DbConfig, &str, u16) -> ConnectionStrings,
 ) -> Overview {
     let mut overview = Overview {
         mode: facts.mode,
@@ -92,12 +94,20 @@ pub fn build(
     for db in config.dbs.values() {
         let forwarder = facts.forwarders.get(&db.name).cloned().unwrap_or_default();
         let port = forwarder.listening_port.or(forwarder.stable_port);
+        // The person's own user (`user = "{email}"`) once a sign-in names it; the template before.
+        let role = match &db.user_template {
+            Some(template) => facts
+                .sessions
+                .get(&db.idp)
+                .and_then(|s| template.render(s.user_claims.get(template.claim.as_str()).map(String::as_str)))
+                .unwrap_or_else(|| db.role.clone()),
+            None => db.role.clone(),
+        };
         overview.databases.push(DatabaseView {
             name: db.name.clone(),
             idp: db.idp.clone(),
             upstream: format!("{}:{}", db.host, db.port),
             dbname: db.dbname.clone(),
-            role: db.role.clone(),
             roles: db.allowed_roles(),
             auth: match db.auth {
                 DbAuth::Password => "password".into(),
@@ -107,7 +117,8 @@ pub fn build(
             listening: forwarder.listening_port.is_some(),
             open_connections: forwarder.open_connections,
             last_error: facts.db_errors.get(&db.name).cloned(),
-            connection_strings: port.map(|port| strings(db, port)),
+            connection_strings: port.map(|port| strings(db, &role, port)),
+            role,
         });
     }
     overview
@@ -130,7 +141,8 @@ mod tests {
              [idp.web]\nissuer = \"https://web.example.com\"\nclient_id = \"tapgate\"\n\
              [idp.tv]\nissuer = \"https://tv.example.com\"\nclient_id = \"tapgate\"\nflow = \"device\"\n\
              [db.prod]\nidp = \"corp\"\nhost = \"db.example.com\"\ndbname = \"app\"\nrole = \"app_rw\"\n\
-             [db.test]\nidp = \"lab\"\nhost = \"test.example.com\"\ndbname = \"app\"\nrole = \"app_ro\"\n",
+             [db.test]\nidp = \"lab\"\nhost = \"test.example.com\"\ndbname = \"app\"\nrole = \"app_ro\"\n\
+             [db.own]\nidp = \"corp\"\nhost = \"own.example.com\"\ndbname = \"app\"\nuser = \"{email}\"\n",
         )
         .expect("write config");
         Config::load(&path).expect("config loads")
@@ -170,8 +182,8 @@ mod tests {
                 terminal_available: false,
                 now_ms: NOW,
             };
-            build(&facts, |db, port| ConnectionStrings {
-                uri: format!("postgresql://{}@127.0.0.1:{port}", db.role),
+            build(&facts, |_db, role, port| ConnectionStrings {
+                uri: format!("postgresql://{role}@127.0.0.1:{port}"),
                 keyword: String::new(),
                 jdbc: String::new(),
                 psql: String::new(),
@@ -184,6 +196,7 @@ mod tests {
         SessionFacts {
             identity: "alice@example.com".into(),
             groups: vec!["dba".into()],
+            user_claims: HashMap::from([("email".to_string(), "alice@example.com".to_string())]),
             expires_at_ms,
             can_refresh: true,
         }
@@ -218,6 +231,30 @@ mod tests {
         assert!(lab.groups.is_empty());
         assert_eq!(lab.expires_at_ms, Some(NOW - 1), "kept so the window can say expired");
         assert!(lab.can_refresh);
+    }
+
+    #[test]
+    fn a_database_with_the_persons_own_user_shows_it_once_a_sign_in_names_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = config(dir.path());
+        let mut world = World::empty();
+        world
+            .forwarders
+            .insert("own".into(), ForwarderFacts { stable_port: Some(6543), ..Default::default() });
+        let own =
+            |overview: &Overview| overview.databases.iter().find(|d| d.name == "own").cloned().expect("own");
+
+        let before = own(&world.overview(Some(&config)));
+        assert_eq!(before.role, "{email}", "signed out: the template, as written");
+
+        world.sessions.insert("corp".into(), session(NOW + 600_000));
+        let after = own(&world.overview(Some(&config)));
+        assert_eq!(after.role, "alice@example.com");
+        let uri = after.connection_strings.expect("strings").uri;
+        assert_eq!(
+            uri, "postgresql://alice@example.com@127.0.0.1:6543",
+            "copied strings name the person too"
+        );
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub async fn run(config: Option<PathBuf>, args: ExecArgs) -> anyhow::Result<Exit
     let signed_in = engine.session(Some(&db.idp), prompt.clone(), SignInPolicy::Reuse).await;
     prompt.finished_now();
     signed_in?;
+    // The person's own user, now that the token that names it is here.
+    let role = match (args.role.as_deref(), db.user_template.is_some()) {
+        (None, true) => engine.db_user_now(&db.name).await?.unwrap_or(role),
+        _ => role,
+    };
 
     let shutdown = CancellationToken::new();
     let serving =
