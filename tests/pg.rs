@@ -47,6 +47,9 @@ pub enum ServerTls {
     /// `openssl req -x509` as people make them (so it says it is a CA); [`PgServer::ca`] is the
     /// certificate itself.
     SelfSigned,
+    /// `ssl = on`, certificate from the test CA that names no host: only this common name, as
+    /// Cloud SQL's name the instance (`project:instance`).
+    CommonNameOnly(String),
     /// `ssl = off`.
     Off,
 }
@@ -88,6 +91,7 @@ impl PgServer {
                 Some(write_tls(dir.path(), &names))
             }
             ServerTls::SelfSigned => Some(write_self_signed_tls(dir.path())),
+            ServerTls::CommonNameOnly(name) => Some(write_tls_named(dir.path(), &[], name)),
         };
 
         let tls_dir = dir.path().join("tls");
@@ -429,6 +433,11 @@ fn pam_module_next_to(verifier_binary: &Path) -> PathBuf {
 /// A test CA and a server certificate for `names` in `<dir>/tls`; returns the CA's path.
 /// The key is 0600 and owned by postgres, as the server demands.
 pub fn write_tls(dir: &Path, names: &[&str]) -> PathBuf {
+    write_tls_named(dir, names, names.first().copied().unwrap_or("localhost"))
+}
+
+/// As [`write_tls`], with `names` as DNS names (none at all is fine) and its own common name.
+fn write_tls_named(dir: &Path, names: &[&str], common_name: &str) -> PathBuf {
     let tls = dir.join("tls");
     std::fs::create_dir(&tls).unwrap();
     std::fs::set_permissions(&tls, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -444,7 +453,7 @@ pub fn write_tls(dir: &Path, names: &[&str]) -> PathBuf {
 
     let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
     let mut name = DistinguishedName::new();
-    name.push(DnType::CommonName, names.first().copied().unwrap_or("localhost"));
+    name.push(DnType::CommonName, common_name);
     params.distinguished_name = name;
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, &issuer).unwrap();

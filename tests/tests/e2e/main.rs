@@ -7,6 +7,7 @@
 mod audiences;
 mod browser;
 mod clients;
+mod clouds;
 mod config_errors;
 mod demo;
 mod desktop;
