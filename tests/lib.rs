@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
+pub mod aws;
 pub mod browser;
 pub mod desktop;
 pub mod fault_proxy;

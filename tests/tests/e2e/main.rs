@@ -20,5 +20,6 @@ mod keyring;
 mod oauth;
 mod oidc_provider;
 mod pam_verify;
+mod rds;
 mod sign_in;
 mod site;
