@@ -129,8 +129,17 @@ impl ConfigDocument {
         let name = form.name.trim();
         self.place(Kind::Db, name, previous_name)?;
         self.write_entry(Kind::Db, name, |table, existed| {
-            let before = existed.then(|| db_settings(&read_db(name, table)));
-            write_settings(table, before.as_deref(), &db_settings(form));
+            // The form's role is the table's `user` when the table names it so (`role` and
+            // `user` are one key under two names; a table has one of them).
+            let user_key = |mut settings: Vec<(&'static str, Setting)>| {
+                if table.contains_key("user") {
+                    settings.iter_mut().filter(|(key, _)| *key == "role").for_each(|(key, _)| *key = "user");
+                }
+                settings
+            };
+            let before = existed.then(|| user_key(db_settings(&read_db(name, table))));
+            let after = user_key(db_settings(form));
+            write_settings(table, before.as_deref(), &after);
         })
     }
 
@@ -611,6 +620,25 @@ role = "reader"
         assert_eq!(text, expected);
         let config = Config::load(&path).expect("loads");
         assert_eq!(config.db("reports").expect("reports").idp, "work");
+    }
+
+    #[test]
+    fn a_table_naming_its_user_keeps_user_when_edited_in_the_form() {
+        let text = COMMENTED.replacen("role = ", "user = ", 1);
+        let (_dir, path, mut doc) = on_disk(&text);
+        // The first `role = ` of the file, now `user = `, is the first database's.
+        let first = text[text.find("[db.").expect("a database") + 4..].split(']').next().expect("name").to_string();
+        let mut form = doc.databases().into_iter().find(|d| d.name == first).expect("the first database");
+        let name = form.name.clone();
+        assert!(!form.role.is_empty(), "the form shows the user as the role");
+        form.role = "{email}".to_string();
+        doc.upsert_db(&form, Some(&name)).expect("edit");
+        doc.save().expect("save");
+        let saved = std::fs::read_to_string(&path).expect("read");
+        assert!(saved.contains("user = \"{email}\""), "{saved}");
+        assert_eq!(saved.matches("user = ").count(), 1, "{saved}");
+        let config = Config::load(&path).expect("loads: no table has both role and user");
+        assert!(config.dbs.values().any(|db| db.user_template.is_some()));
     }
 
     #[test]

@@ -291,7 +291,8 @@ pub(crate) fn read_db(name: &str, table: &dyn TableLike) -> DbForm {
         host: text(table, "host").unwrap_or_default(),
         port: integer(table, "port"),
         dbname: text(table, "dbname").unwrap_or_default(),
-        role: text(table, "role").unwrap_or_default(),
+        // `user` is `role` under the name templates read best with (`user = "{email}"`).
+        role: text(table, "role").or_else(|| text(table, "user")).unwrap_or_default(),
         roles: texts(table, "roles").unwrap_or_default(),
         auth: text(table, "auth"),
         sslmode: text(table, "sslmode"),
