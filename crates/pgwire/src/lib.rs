@@ -11,11 +11,14 @@
 //! - [`backend`]: the server's stream cut into whole raw messages, to read and pass on verbatim.
 //! - [`auth`]: [`UpstreamAuth`], the upstream authentication exchange as a state machine
 //!   (token as a cleartext password, or OAUTHBEARER), and [`refusal`] for why it stops.
+//! - [`auth_request`]: [`ServerAuthRequest`], what a server asks a role for first, read
+//!   without answering (`tapgate doctor`).
 //! - [`scram_server`]: the server side of SCRAM-SHA-256, for a database's local password.
 //! - [`sensitive`]: [`SensitiveBytes`], outgoing bytes that may carry the token.
 //! - [`error`]: [`WireError`], the one error type of this crate.
 
 pub mod auth;
+pub mod auth_request;
 pub mod backend;
 pub mod error;
 pub mod frontend;
@@ -26,6 +29,7 @@ pub mod sensitive;
 pub mod startup;
 
 pub use auth::{AuthMethod, AuthStep, OAuthFailure, UpstreamAuth};
+pub use auth_request::{ServerAuthRequest, first_auth_request};
 pub use backend::{BackendMessage, split_backend_message};
 pub use error::WireError;
 pub use refusal::Refusal;
