@@ -16,6 +16,8 @@
 //! - `login`: role, database, `application_name` and parameters for the server.
 //! - `upstream` and `upstream_tls`: TCP + TLS to the server, roots, certificate checks, and
 //!   handshake failures explained.
+//! - [`probe`]: how far a connection gets without logging in (TCP, TLS, the authentication the
+//!   server asks for, never answered), for `tapgate doctor`.
 //! - `handshake`: the server's login up to ReadyForQuery (authentication in `tapgate-pgwire`).
 //! - `relay`: bytes both ways, counted.
 //! - `inject`: Tapgate's own NOTICE or FATAL slipped in between the server's messages.
@@ -42,6 +44,7 @@ mod login;
 pub mod observer;
 mod peer_owner;
 mod pinned_certificate;
+pub mod probe;
 mod relay;
 mod session;
 pub mod session_limit;
@@ -56,5 +59,6 @@ pub use error::ForwardError;
 pub use forwarder::{ConnectionGauge, Forwarder, Shutdown};
 pub use observer::{ConnectionEnd, ConnectionObserver, ConnectionStart, NoObserver, Outcome};
 pub use peer_owner::{ClientProgram, ClientSocket, loopback_listener_uid, own_uid};
+pub use probe::{ProbeFailure, ProbeStep, ServerProbe, probe};
 pub use socket_listener::socket_path;
 pub use token::{BoxFuture, ClientInfo, TokenError, TokenSource, UpstreamToken};

@@ -35,14 +35,24 @@ pub(crate) async fn connect(tls: &UpstreamTls, timeout: Duration) -> Result<Upst
 }
 
 async fn connect_unbounded(tls: &UpstreamTls) -> Result<UpstreamStream, ForwardError> {
+    let tcp = connect_tcp(&tls.host, tls.port).await?;
+    start_tls(tls, tcp).await
+}
+
+/// The TCP connection to the server (tuned), not yet encrypted.
+pub(crate) async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, ForwardError> {
     let unreachable = |e: std::io::Error| ForwardError::UpstreamUnreachable {
-        host: tls.host.clone(),
-        port: tls.port,
+        host: host.to_owned(),
+        port,
         reason: e.to_string(),
     };
-    let mut tcp = TcpStream::connect((tls.host.as_str(), tls.port)).await.map_err(unreachable)?;
+    let tcp = TcpStream::connect((host, port)).await.map_err(unreachable)?;
     tune_upstream(&tcp);
+    Ok(tcp)
+}
 
+/// TLS on `tcp`: after an SSLRequest answered `S`, or directly, as the database says.
+pub(crate) async fn start_tls(tls: &UpstreamTls, mut tcp: TcpStream) -> Result<UpstreamStream, ForwardError> {
     if tls.negotiation == SslNegotiation::Postgres {
         negotiate_ssl(tls, &mut tcp).await?;
     }

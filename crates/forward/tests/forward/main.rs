@@ -4,6 +4,7 @@
 mod cancel;
 mod logging;
 mod login;
+mod probe;
 mod refusals;
 mod robustness;
 mod session_end;
