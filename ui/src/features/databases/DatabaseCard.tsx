@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'react';
 import { api, toCommandError, type DatabaseView, type DsnFormatView, type IdpView } from '../../api';
 import { useApp } from '../../app/AppContext';
 import { Countdown } from '../countdown/Countdown';
+import { CheckIcon, CopyIcon } from '../icons';
 import { Button, StatusDot } from '../shared';
 import { tokenExpiry } from './IdpRow';
 
@@ -46,9 +47,7 @@ function CopyButton({ database, format, label, preview }: { database: string; fo
       aria-label={copied ? `${label} copied` : `Copy ${label} connection string`}
       onClick={copy}
     >
-      <span aria-hidden="true" className="copy__icon">
-        {copied ? '✓' : '⧉'}
-      </span>
+      {copied ? <CheckIcon className="copy__icon" /> : <CopyIcon className="copy__icon" />}
       {copied ? 'Copied' : label}
     </button>
   );

@@ -8,6 +8,19 @@ import { commandError, deferred, fakeBackend } from '../../test/backend';
 import { database, idp, overview } from '../../test/fixtures';
 import { renderApp } from '../../test/render';
 
+/** Symbol glyphs (arrows, maths, technical, shapes, dingbats such as U+29C9 and U+2713, emoji):
+ * without a symbol font, as on a bare Debian desktop, they render as empty boxes. */
+const SYMBOL_GLYPH = /[\u00D7\u2190-\u2BFF\u{1F000}-\u{1FAFF}]/u;
+
+/** The element draws its icon as an inline SVG hidden from screen readers, and no glyph. */
+function expectSvgIconNoGlyph(element: HTMLElement) {
+  const svg = element.querySelector('svg');
+  expect(svg, element.outerHTML).not.toBeNull();
+  expect(svg).toHaveAttribute('aria-hidden', 'true');
+  expect(svg).toHaveAttribute('stroke', 'currentColor');
+  expect(element.textContent).not.toMatch(SYMBOL_GLYPH);
+}
+
 describe('Databases view', () => {
   test('shows a card per database with its state, address, roles and connections', async () => {
     await renderApp(
@@ -123,6 +136,25 @@ describe('Databases view', () => {
     expect(screen.getByTestId('copy-uri-prod')).toHaveTextContent('URI');
     for (const format of ['uri', 'keyword', 'psql']) expect(screen.getByTestId(`copy-${format}-prod`)).toBeInTheDocument();
   });
+
+  test('copy buttons draw SVG icons, not font glyphs that need a symbol font', async () => {
+    const { user } = await renderApp({ copy_connection_string: () => 'postgresql://127.0.0.1:54321/app' });
+    const buttons = screen.getAllByTestId(/^copy-.*-prod$/);
+    expect(buttons.length).toBeGreaterThanOrEqual(4);
+    for (const button of buttons) {
+      expectSvgIconNoGlyph(button);
+      expect(button.textContent).not.toContain('\u29C9');
+    }
+    // The label stays the button's accessible name; the icon adds nothing to it.
+    expect(screen.getByRole('button', { name: 'Copy URI connection string' })).toBe(screen.getByTestId('copy-uri-prod'));
+
+    // Copied: the tick is an SVG too.
+    await user.click(screen.getByTestId('copy-uri-prod'));
+    const copied = await screen.findByRole('button', { name: 'URI copied' });
+    expect(copied).toHaveTextContent(/^Copied$/);
+    expectSvgIconNoGlyph(copied);
+    expect(screen.getByTestId('db-card-prod').textContent).not.toMatch(SYMBOL_GLYPH);
+  });
 });
 
 describe('First run', () => {
@@ -144,7 +176,7 @@ describe('First run', () => {
     expect(steps).toHaveLength(2);
     expect(steps[0]).toHaveTextContent('Starting PostgreSQL 18');
     expect(steps[0]).toHaveTextContent('port 55432');
-    expect(within(steps[0]!).getByLabelText('done')).toBeInTheDocument();
+    expectSvgIconNoGlyph(within(steps[0]!).getByRole('img', { name: 'done' }));
     expect(within(steps[1]!).getByRole('status', { name: 'in progress' })).toBeInTheDocument();
 
     await act(() => backend.emit({ kind: 'overview', overview: overview({ mode: 'demo' }) }));
@@ -208,6 +240,7 @@ describe('Window', () => {
     expect(screen.queryByText('Signed in to corp')).not.toBeInTheDocument();
     expect(screen.getByText('The keyring is locked.')).toBeInTheDocument();
 
+    expectSvgIconNoGlyph(screen.getByRole('button', { name: 'Dismiss' }));
     fireEvent.click(screen.getByRole('button', { name: 'Dismiss' }));
     expect(screen.queryByText('The keyring is locked.')).not.toBeInTheDocument();
   });

@@ -5,6 +5,7 @@ import { useState } from 'react';
 
 import { api, toCommandError, type DemoStep } from '../../api';
 import { useApp } from '../../app/AppContext';
+import { CheckIcon } from '../icons';
 import { Button, Spinner } from '../shared';
 
 function DemoProgress({ steps }: { steps: DemoStep[] }) {
@@ -13,7 +14,7 @@ function DemoProgress({ steps }: { steps: DemoStep[] }) {
     <ol className="demo-steps" aria-label="Demo start-up">
       {steps.map((s) => (
         <li key={s.step} className={s.done ? 'demo-step demo-step--done' : 'demo-step'}>
-          <span className="demo-step__icon">{s.done ? <span className="check" aria-label="done">✓</span> : <Spinner label="in progress" />}</span>
+          <span className="demo-step__icon">{s.done ? <span className="check" role="img" aria-label="done"><CheckIcon /></span> : <Spinner label="in progress" />}</span>
           <span className="demo-step__text">{s.step}</span>
           {s.detail && <span className="demo-step__detail muted">{s.detail}</span>}
         </li>

@@ -4,6 +4,7 @@ import { useEffect } from 'react';
 
 import { useApp } from '../../app/AppContext';
 import type { ShownNotice } from '../../app/state';
+import { CloseIcon } from '../icons';
 
 /** How long an info notice stays. */
 export const INFO_NOTICE_MS = 5000;
@@ -24,7 +25,7 @@ function Toast({ notice, onDismiss }: { notice: ShownNotice; onDismiss: () => vo
       </span>
       <span className="toast__text">{notice.text}</span>
       <button type="button" className="toast__close" aria-label="Dismiss" onClick={onDismiss}>
-        ×
+        <CloseIcon />
       </button>
     </div>
   );

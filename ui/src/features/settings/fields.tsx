@@ -2,6 +2,8 @@
 
 import { useId, useState, type KeyboardEvent, type ReactNode } from 'react';
 
+import { CloseIcon } from '../icons';
+
 interface FieldProps {
   label: string;
   hint?: ReactNode;
@@ -74,7 +76,7 @@ export function ChipInput({ id, values, onChange, onBlur, placeholder, ...aria }
         <span className="chip" key={v}>
           {v}
           <button type="button" className="chip__remove" aria-label={`Remove ${v}`} onClick={() => onChange(values.filter((x) => x !== v))}>
-            ×
+            <CloseIcon />
           </button>
         </span>
       ))}
