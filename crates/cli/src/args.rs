@@ -42,6 +42,25 @@ pub enum Command {
     Exec(ExecArgs),
     /// Try Tapgate in one command: a dev IdP, a local PostgreSQL 18 with OAuth and a forwarder, until Ctrl-C.
     Demo(DemoArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, ...) on stdout.
+    Completions(CompletionsArgs),
+    /// Print the man page tapgate(1) in roff on stdout, or write every page into a folder (--dir).
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write tapgate.1 and a tapgate-COMMAND.1 for each command into DIR instead (for packages,
+    /// or ~/.local/share/man/man1).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -57,6 +57,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Exec(a) => commands::exec::run(cli.config, a).await,
         // The demo writes and uses its own configuration, never the user's.
         Command::Demo(a) => commands::demo::run(a).await,
+        // Both read only the clap definition: no configuration, no engine.
+        Command::Completions(a) => commands::completions::run(a),
+        Command::Man(a) => commands::man::run(a),
     }
 }
 

@@ -1,5 +1,6 @@
 //! One file per subcommand, and the set-up they share.
 
+pub mod completions;
 pub mod connect;
 pub mod demo;
 pub mod dsn;
@@ -7,6 +8,7 @@ pub mod exec;
 pub mod history;
 pub mod login;
 pub mod logout;
+pub mod man;
 pub mod status;
 pub mod token;
 pub mod whoami;
