@@ -5,11 +5,20 @@
 // Configured as issue 10 asks: a native public client `tapgate` (PKCE required; any loopback
 // port, RFC 8252 §7.3), resource indicators giving JWT access tokens, refresh tokens,
 // revocation and the device flow; its development sign-in pages (any login and password).
+// Issue 13's Google shape: a confidential desktop client (GOOGLE_CLIENT) that sends its
+// installed-app secret, gets a refresh token without offline_access (Google's access_type=offline)
+// and, naming no resource, an opaque access token with an ID token carrying the email.
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { parseArgs } from 'node:util';
 
 import Provider from 'oidc-provider';
+
+// Google's Cloud SQL login scope, granted like an OIDC scope so it is in the opaque token.
+const CLOUD_SQL_SCOPE = 'https://www.googleapis.com/auth/sqlservice.login';
+// The Google-shaped desktop client (Google's ids and secrets look like these).
+const GOOGLE_CLIENT = '1234-tapgate.apps.googleusercontent.com';
+const GOOGLE_SECRET = 'GOCSPX-installed-app-not-secret';
 
 const { values: args } = parseArgs({
   options: {
@@ -50,9 +59,29 @@ server.listen(0, '127.0.0.1', () => {
         grant_types: ['authorization_code'],
         response_types: ['code'],
       },
+      {
+        // Google's "Desktop app" OAuth client: its token endpoint requires the secret.
+        client_id: GOOGLE_CLIENT,
+        client_secret: GOOGLE_SECRET,
+        application_type: 'native',
+        token_endpoint_auth_method: 'client_secret_post',
+        redirect_uris: ['http://127.0.0.1/callback'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      },
     ],
     pkce: { required: () => true },
-    scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', CLOUD_SQL_SCOPE],
+    // The ID token carries the claims of its scopes (email) even beside an opaque access
+    // token, as Google's does; by default they would be at the userinfo endpoint only.
+    conformIdTokenClaims: false,
+    async issueRefreshToken(_ctx, client, code) {
+      if (!client.grantTypeAllowed('refresh_token')) return false;
+      // The Google-shaped client gets one without offline_access (Google's scope list has
+      // none; it gives one for access_type=offline, which is not checked here); others as
+      // oidc-provider's default.
+      return client.clientId === GOOGLE_CLIENT || code.scopes.has('offline_access');
+    },
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
@@ -70,6 +99,8 @@ server.listen(0, '127.0.0.1', () => {
     features: {
       devInteractions: { enabled: true },
       revocation: { enabled: true },
+      // What Cloud SQL does with a token (tokeninfo): which scopes and whose it is.
+      introspection: { enabled: true },
       deviceFlow: { enabled: true },
       resourceIndicators: {
         enabled: true,

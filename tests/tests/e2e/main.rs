@@ -15,6 +15,7 @@ mod expiry;
 mod failures;
 mod faults;
 mod forwarder;
+mod google_shape;
 mod key_rotation;
 mod keyring;
 mod oauth;
