@@ -250,7 +250,13 @@ impl IdpClient {
         self.inner.http.latest_skew()
     }
 
-    async fn discovery(&self) -> Result<&Discovery, IdpError> {
+    /// The HTTPS client of this IdP.
+    pub(crate) fn http(&self) -> &IdpHttp {
+        &self.inner.http
+    }
+
+    /// The discovery document, fetched on first use.
+    pub(crate) async fn discovery(&self) -> Result<&Discovery, IdpError> {
         let inner = &self.inner;
         if let Some(discovery) = inner.discovery.get() {
             return Ok(discovery);

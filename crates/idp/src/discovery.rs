@@ -60,7 +60,7 @@ pub(crate) async fn discover(http: &IdpHttp, config: &IdpConfig) -> Result<Disco
     // Fetched here, not through `discover_async`: its HTTP client is a closure returning a
     // borrowing future, which makes every caller's future fail rustc's `Send` check once boxed
     // (the forwarder boxes sign-ins). openidconnect still parses the document.
-    let url = format!("{}/.well-known/openid-configuration", config.issuer.trim_end_matches('/'));
+    let url = discovery_url(&config.issuer);
     let request = reqwest::Request::new(
         reqwest::Method::GET,
         reqwest::Url::parse(&url).map_err(|err| bad(format!("the discovery URL is not valid ({err})")))?,
@@ -110,6 +110,11 @@ pub(crate) async fn discover(http: &IdpHttp, config: &IdpConfig) -> Result<Disco
         revocation_endpoint,
         device_authorization_endpoint: extra.device_authorization_endpoint,
     })
+}
+
+/// `<issuer>/.well-known/openid-configuration` (OIDC Discovery §4.1).
+pub(crate) fn discovery_url(issuer: &str) -> String {
+    format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'))
 }
 
 fn grant_name(grant: &CoreGrantType) -> String {

@@ -19,6 +19,7 @@
 //! - `http`: the HTTPS client (trust roots, timeouts, redirects), `Date` capture, transport/TLS
 //!   failure classification, the OAuth error body.
 //! - `token`: [`TokenSet`] from a token response; redacted `Debug`.
+//! - `probe`: the discovery document and the JWKS fetched without signing in (`tapgate doctor`).
 //! - `revoke`: refresh-token revocation at sign-out (RFC 7009).
 //! - `claims`: [`Claims`] and [`decode_claims`] (no signature check: the database side verifies).
 //! - `skew`: [`ClockSkew`], IdP clock minus local clock.
@@ -26,6 +27,7 @@
 //!   mapping of key errors.
 //! - `soft`: software keys in a file (`SoftTokenFile`).
 //! - `usb`: USB security keys over CTAP2 HID (cargo feature `usb`).
+//! - `usb_presence`: [`find_usb_keys`], whether a key is plugged in and may be opened.
 //! - `error`: [`IdpError`], one actionable line per failure, never a token.
 
 mod auth0;
@@ -38,12 +40,14 @@ mod discovery;
 mod error;
 mod http;
 mod okta;
+mod probe;
 mod revoke;
 mod skew;
 mod soft;
 mod token;
 #[cfg(feature = "usb")]
 mod usb;
+mod usb_presence;
 
 pub use authenticator::{Authenticator, KeyKind, Prompt, TouchRequest, authenticator_for};
 pub use browser::{BrowserOpener, BrowserRequest, BrowserSettings, DEFAULT_CALLBACK_TIMEOUT};
@@ -51,8 +55,10 @@ pub use claims::{Claims, decode_claims};
 pub use client::IdpClient;
 pub use device::{DeviceRequest, DeviceSettings};
 pub use error::IdpError;
+pub use probe::{DiscoveryProbe, JwksProbe};
 pub use skew::ClockSkew;
 pub use token::TokenSet;
+pub use usb_presence::{UsbKeys, find_usb_keys};
 
 /// The WebAuthn types that appear in the [`Authenticator`] trait.
 pub use webauthn_rs_proto::{PublicKeyCredential, RequestChallengeResponse};

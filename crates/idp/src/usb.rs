@@ -74,6 +74,21 @@ impl Authenticator for UsbKey {
     }
 }
 
+/// How many FIDO2 keys on USB this user can open now, found as a sign-in finds them (for
+/// `tapgate doctor`). BLOCKING: the transport's listing and opening are file and udev calls.
+pub(crate) fn usable_keys() -> Result<usize, IdpError> {
+    let unavailable = |reason: String| IdpError::UsbUnavailable { reason };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| unavailable(format!("cannot start the USB runtime ({err})")))?;
+    runtime.block_on(async {
+        let transport = USBTransport::new().await.map_err(|err| unavailable(err.to_string()))?;
+        let tokens = transport.tokens().await.map_err(|err| unavailable(err.to_string()))?;
+        Ok(tokens.len())
+    })
+}
+
 /// Waits for a FIDO2 key on USB: one already plugged in, or the first one plugged in within
 /// `INSERT_TIMEOUT` (the user is told to insert one).
 async fn first_key(prompt: &dyn Prompt, request: &TouchRequest) -> Result<USBToken, IdpError> {

@@ -307,6 +307,27 @@ async fn clock_skew_is_measured_from_date_headers() {
     assert!((880..=900).contains(&remaining), "{remaining}");
 }
 
+/// `tapgate doctor`'s questions: discovery, the JWKS it names, and the skew on those answers.
+#[tokio::test]
+async fn discovery_and_jwks_are_probed_without_signing_in() {
+    let idp = DevIdp::start(&["--clock-offset", "-45"]);
+    let config = idp.config("alice@example.com", Path::new("/nonexistent"));
+    let client = IdpClient::new(&config, SystemClock::shared()).expect("client");
+    let discovery = client.probe_discovery().await.expect("discovery");
+    assert_eq!(discovery.url, format!("{}/.well-known/openid-configuration", idp.issuer));
+    let jwks = client.probe_jwks().await.expect("jwks");
+    assert_eq!(jwks.url, discovery.jwks_uri);
+    assert!(jwks.keys >= 1, "{jwks:?}");
+    let skew = client.clock_skew().expect("measured").seconds;
+    assert!((skew + 45).abs() <= 1, "{skew}");
+
+    // Without the dev IdP's CA the same questions end at TLS, in words.
+    let untrusted =
+        IdpClient::new(&IdpConfig { ca_file: None, ..config }, SystemClock::shared()).expect("client");
+    let err = untrusted.probe_discovery().await.expect_err("untrusted");
+    assert!(matches!(err, IdpError::Tls { .. }), "{err}");
+}
+
 /// The device flow (RFC 8628) against the dev IdP: the client polls while a "person" answers
 /// on the verification page over HTTP, approving with the soft key the way the page's script
 /// would (`/device/challenge`, `navigator.credentials.get()`, `/device/assertion`).

@@ -16,7 +16,7 @@ use crate::error::one_line;
 use crate::http::{IdpHttp, status_text};
 
 /// Fetches the IdP's signing keys.
-async fn fetch_jwks(
+pub(crate) async fn fetch_jwks(
     http: &IdpHttp,
     discovery: &Discovery,
     config: &IdpConfig,
