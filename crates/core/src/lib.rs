@@ -26,6 +26,8 @@
 //!   or the default browser.
 //! - [`dsn`]: connection strings (URI, keyword/value, JDBC, psql).
 //! - [`status`]: what running Tapgate processes announce for `tapgate status`.
+//! - [`doctor`]: `tapgate doctor`'s checks ([`doctor::Check`]), from the config file to each
+//!   database's server, for the CLI to print and the app to show.
 //! - [`error`]: the crate's error type, [`CoreError`].
 //!
 //! The types of the crates below that the shells need (the prompt a sign-in talks to, history
@@ -36,6 +38,7 @@ pub mod browser_command;
 pub mod context;
 pub mod db_login;
 pub mod db_token;
+pub mod doctor;
 pub mod dsn;
 pub mod engine;
 pub mod error;
