@@ -19,9 +19,9 @@ pub(super) fn keyring(engine: &Engine) -> Check {
             format!("tokens are kept in memory only, as this program chose ({reason})"),
             "nothing to do unless you expected the OS keyring",
         ),
-        (CacheBackend::Memory { .. }, KeyringChoice::Os) => Check::fail(
+        (CacheBackend::Memory { reason }, KeyringChoice::Os) => Check::fail(
             NAME,
-            engine.keyring_warning().unwrap_or_default(),
+            format!("no OS keyring answers ({reason}), so tokens last only as long as each command"),
             "unlock your OS keyring, or start one (Linux: a Secret Service such as GNOME Keyring, KWallet \
              or KeePassXC in your session; macOS: Keychain); without it every command signs in afresh",
         ),

@@ -112,11 +112,11 @@ pub async fn run(config_path: &Path, context: Context) -> Report {
     Report::new(checks)
 }
 
-/// Every check of an open engine (its configuration already loaded): the keyring, the runtime
-/// folder, each IdP, each database. IdPs and databases are checked one after the other, each
+/// Every check of an open engine (its configuration already loaded): the keyring, each IdP,
+/// each database, the runtime folder. IdPs and databases are checked one after the other, each
 /// network step bounded in time.
 pub async fn check_engine(engine: &Engine) -> Vec<Check> {
-    let mut checks = vec![keyring::keyring(engine), runtime_dir::runtime_dir(&engine.context().runtime_dir)];
+    let mut checks = vec![keyring::keyring(engine)];
     for idp in engine.config().idps.values() {
         checks.push(keyring::session(engine, idp).await);
         checks.push(authenticator::authenticator(idp).await);
@@ -126,6 +126,7 @@ pub async fn check_engine(engine: &Engine) -> Vec<Check> {
         checks.extend(database::database(engine, db).await);
         checks.push(port::port(engine, db).await);
     }
+    checks.push(runtime_dir::runtime_dir(&engine.context().runtime_dir));
     checks
 }
 
