@@ -38,6 +38,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Connections made through Tapgate's forwarders.
     History(HistoryArgs),
+    /// Check the configuration, keyring, keys, IdPs and databases; say what to fix.
+    Doctor(DoctorArgs),
     /// Run a command with PGHOST/PGPORT/PGUSER/PGDATABASE pointing at a forwarder that lives as long as it.
     Exec(ExecArgs),
     /// Try Tapgate in one command: a dev IdP, a local PostgreSQL 18 with OAuth and a forwarder, until Ctrl-C.
@@ -116,6 +118,13 @@ pub struct DsnArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Machine-readable output (for support tickets): {"checks": [...], "ok": bool}.
     #[arg(long)]
     pub json: bool,
 }

@@ -54,6 +54,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dsn(a) => commands::dsn::run(cli.config, a).await,
         Command::Status(a) => commands::status::run(cli.config, a).await,
         Command::History(a) => commands::history::run(cli.config, a).await,
+        Command::Doctor(a) => commands::doctor::run(cli.config, a).await,
         Command::Exec(a) => commands::exec::run(cli.config, a).await,
         // The demo writes and uses its own configuration, never the user's.
         Command::Demo(a) => commands::demo::run(a).await,

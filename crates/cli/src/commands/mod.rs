@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod connect;
 pub mod demo;
+pub mod doctor;
 pub mod dsn;
 pub mod exec;
 pub mod history;
