@@ -11,6 +11,7 @@ mod clouds;
 mod config_errors;
 mod demo;
 mod desktop;
+mod doctor;
 mod expiry;
 mod failures;
 mod faults;
