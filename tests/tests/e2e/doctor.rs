@@ -1,5 +1,7 @@
 //! `tapgate doctor` against a real site (dev IdP over HTTPS, PostgreSQL 15 behind PAM): a
-//! healthy one passes, each thing broken on purpose fails with its own line and fix, and a
+//! healthy one passes, each thing broken on purpose (a key file others can read, an untrusted
+//! server certificate, a closed port, the wrong `auth`, a loopback port held by another user,
+//! the IdP down) fails with its own line and fix, and a
 //! signed-in run, with its forwarder running, shows who is signed in but no token.
 
 use std::os::unix::fs::PermissionsExt;
@@ -98,6 +100,12 @@ fn each_broken_thing_fails_with_its_own_line_and_fix() {
     let idp = site.person.idp_name.clone();
     let closed = tapgate_e2e::pg::free_port();
     let pg = site.pg.port();
+    let (mut squatter, squatted) = another_users_listener();
+    site.person.append_config(&format!(
+        "[db.squatted]\nidp = \"{idp}\"\nhost = \"127.0.0.1\"\nport = {pg}\ndbname = \"postgres\"\nrole = \"app_rw\"\n\
+         ca_file = \"{ca}\"\nlocal_port = {squatted}\n",
+        ca = site.pg.ca().display(),
+    ));
     site.person.append_config(&format!(
         "[db.untrusted]\nidp = \"{idp}\"\nhost = \"127.0.0.1\"\nport = {pg}\ndbname = \"postgres\"\nrole = \"app_rw\"\n\n\
          [db.closed]\nidp = \"{idp}\"\nhost = \"127.0.0.1\"\nport = {closed}\ndbname = \"postgres\"\nrole = \"app_rw\"\n\n\
@@ -141,6 +149,16 @@ fn each_broken_thing_fails_with_its_own_line_and_fix() {
     assert_eq!(detail, "the server asks app_rw for a password, but auth = \"oauthbearer\"");
     assert!(fix.unwrap().starts_with("set auth = \"password\" in [db.oauth]"));
 
+    let (status, detail, fix) = check(&run, "db.squatted.port");
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    assert_eq!(status, "FAIL");
+    assert!(
+        detail.starts_with(&format!("127.0.0.1:{squatted} is held by a program of another user (uid ")),
+        "{detail}"
+    );
+    assert_eq!(fix.as_deref(), Some("set another local_port in [db.squatted]"));
+
     // What is not broken still passes.
     for name in ["db.prod.reach", "db.prod.tls", "db.prod.auth", "db.prod.port", "config", "keyring"] {
         assert_eq!(check(&run, name).0, "PASS", "{name}:\n{}", run.stdout);
@@ -170,6 +188,27 @@ fn each_broken_thing_fails_with_its_own_line_and_fix() {
         .clone();
     assert_eq!(discovery["status"], "fail");
     assert!(discovery["fix"].is_string());
+}
+
+/// A program of another OS user listening on a free loopback port: the process and the port.
+fn another_users_listener() -> (std::process::Child, u16) {
+    use tapgate_e2e::pg::{OTHER_USER, ensure_other_user, free_port};
+    ensure_other_user();
+    let port = free_port();
+    let squatter = std::process::Command::new("runuser")
+        .args(["-u", OTHER_USER, "--", "python3", "-c"])
+        .arg(format!(
+            "import socket, time\ns = socket.socket()\ns.bind(('127.0.0.1', {port}))\ns.listen()\ntime.sleep(120)"
+        ))
+        .spawn()
+        .unwrap();
+    tapgate_e2e::desktop::wait_until(
+        "the other user's program listening",
+        std::time::Duration::from_secs(30),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
+        || format!("nothing on {port}"),
+    );
+    (squatter, port)
 }
 
 #[test]
