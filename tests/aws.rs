@@ -42,7 +42,8 @@ impl Moto {
         for (file, text) in [("ca.pem", ca), ("server.pem", cert), ("server.key", key)] {
             std::fs::write(dir.path().join(file), text).expect("write tls");
         }
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind").local_addr().expect("addr").port();
+        let port =
+            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind").local_addr().expect("addr").port();
         let log = std::fs::File::create(dir.path().join("moto.log")).expect("log");
         let child = Command::new(&program)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
@@ -63,7 +64,11 @@ impl Moto {
             if let Ok(Some(status)) = moto.child.try_wait() {
                 panic!("moto_server exited ({status}):\n{}", moto.log());
             }
-            assert!(started.elapsed() < STARTUP_DEADLINE, "moto did not answer within {STARTUP_DEADLINE:?}:\n{}", moto.log());
+            assert!(
+                started.elapsed() < STARTUP_DEADLINE,
+                "moto did not answer within {STARTUP_DEADLINE:?}:\n{}",
+                moto.log()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         moto
@@ -118,7 +123,8 @@ fn tls() -> (String, String, String) {
     let ca_key = KeyPair::generate().expect("key");
     let ca_cert = ca_params.self_signed(&ca_key).expect("ca");
     let issuer = Issuer::new(ca_params, ca_key);
-    let params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).expect("params");
+    let params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).expect("params");
     let key = KeyPair::generate().expect("key");
     let cert = params.signed_by(&key, &issuer).expect("cert");
     (ca_cert.pem(), cert.pem(), key.serialize_pem())

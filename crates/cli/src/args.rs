@@ -170,8 +170,8 @@ pub struct IdpArg {
 pub struct TokenArgs {
     #[command(flatten)]
     pub idp: IdpArg,
-    /// The token the database DB gets (its own `audience`/`scopes` when it has them) instead
-    /// of the IdP's.
+    /// What the database DB gets as the password instead of the IdP's token: its own token
+    /// (`audience`/`scopes`, a cloud's scope), or on Amazon RDS an auth token for your user.
     #[arg(long, value_name = "DB", conflicts_with = "idp")]
     pub db: Option<String>,
 }

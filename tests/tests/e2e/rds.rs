@@ -52,7 +52,8 @@ fn an_rds_login_presents_the_token_botocore_makes_from_the_credentials_sts_gave(
     assert_eq!(run.stdout.trim(), "alice@example.com", "{run:?}\n{}\nmoto:\n{}", rds.stderr(), moto.log());
 
     // What the server was given: an RDS token for the person's own user at this host and port.
-    let received = std::fs::read_to_string(pam.dir().join("received-password")).expect("a password reached the server");
+    let received =
+        std::fs::read_to_string(pam.dir().join("received-password")).expect("a password reached the server");
     let received = received.trim_end_matches(['\0', '\n']);
     let prefix = format!("127.0.0.1:{}/?Action=connect&DBUser=alice%40example.com&", pg.port());
     assert!(received.starts_with(&prefix), "not an RDS token for alice: {received}");
@@ -83,6 +84,16 @@ fn an_rds_login_presents_the_token_botocore_makes_from_the_credentials_sts_gave(
     let again = psql_via_forwarder(port, "whoever", &["-tA", "-c", "select 2"]);
     assert_eq!(again.stdout.trim(), "2", "{again:?}\n{}", rds.stderr());
     assert_eq!(moto.assumed_roles().len(), 1, "STS was asked again for credentials still good");
+    // `tapgate token --db rds` prints an auth token as the forwarder sends it (for scripts, as
+    // `aws rds generate-db-auth-token` does). AWS credentials live in one process's memory
+    // only, so this process asks STS for its own.
+    let printed = site.person.tapgate(&["token", "--db", "rds"]);
+    printed.expect_ok();
+    assert!(printed.stdout.trim().starts_with(&prefix), "{printed:?}");
+    let roles = moto.assumed_roles();
+    assert_eq!(roles.len(), 2, "{roles:?}");
+    let own_key = roles[1]["access_key_id"].as_str().expect("key id");
+    assert!(printed.stdout.contains(&format!("X-Amz-Credential={own_key}%2F")), "{printed:?}");
     // moto's log shows requests, never the token that went to STS in the body.
     assert!(!moto.log().contains(site.person.token().as_str()), "the IdP token reached a log");
     drop(rds);

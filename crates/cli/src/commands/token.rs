@@ -1,5 +1,7 @@
 //! `tapgate token [IDP]` / `tapgate token --db DB`: print a valid access token for scripts (the
-//! IdP's, or the one a database gets). The one place a token is printed.
+//! IdP's, or what a database gets as the password: its token, or on Amazon RDS an auth token
+//! for the person's user, as `aws rds generate-db-auth-token` prints). The one place a token is
+//! printed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,14 +19,24 @@ pub async fn run(config: Option<PathBuf>, args: TokenArgs) -> anyhow::Result<Exi
     let printer = print_events(engine.subscribe());
     let prompt = Arc::new(TerminalPrompt::default());
     let result = match &args.db {
-        Some(db) => engine.db_session(db, prompt.clone(), SignInPolicy::Reuse).await,
-        None => engine.session(args.idp.idp.as_deref(), prompt.clone(), SignInPolicy::Reuse).await,
+        // Exactly what the forwarder sends as the password for the database's default user:
+        // the database's token, or on RDS an auth token made for the person's user.
+        Some(db) => match engine.role_for(db, None) {
+            Ok(user) => {
+                engine.db_login(db, &user, prompt.clone(), SignInPolicy::Reuse).await.map(|l| l.password)
+            }
+            Err(e) => Err(e),
+        },
+        None => engine
+            .session(args.idp.idp.as_deref(), prompt.clone(), SignInPolicy::Reuse)
+            .await
+            .map(|session| session.access_token),
     };
     prompt.finished_now();
     drop(engine);
     let _ = printer.await;
-    let session = result?;
+    let token = result?;
     // The user asked for the token: stdout only, so `$(tapgate token)` captures it and nothing else does.
-    println!("{}", session.access_token.expose_secret());
+    println!("{}", token.expose_secret());
     Ok(ExitCode::SUCCESS)
 }
