@@ -627,7 +627,8 @@ role = "reader"
         let text = COMMENTED.replacen("role = ", "user = ", 1);
         let (_dir, path, mut doc) = on_disk(&text);
         // The first `role = ` of the file, now `user = `, is the first database's.
-        let first = text[text.find("[db.").expect("a database") + 4..].split(']').next().expect("name").to_string();
+        let first =
+            text[text.find("[db.").expect("a database") + 4..].split(']').next().expect("name").to_string();
         let mut form = doc.databases().into_iter().find(|d| d.name == first).expect("the first database");
         let name = form.name.clone();
         assert!(!form.role.is_empty(), "the form shows the user as the role");
