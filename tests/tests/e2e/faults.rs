@@ -159,6 +159,13 @@ fn a_forwarder_killed_with_sigkill_leaves_history_intact_and_restarts_on_its_por
     let (connect, port) = site.connect();
     works(port);
     works(port);
+    // History is written a moment after a session closes (off the relay's path): a kill inside
+    // that moment loses the row by design, so the kill comes once both rows are written.
+    let ok_rows = || {
+        let rows = site.person.tapgate(&["history", "--db", "prod", "--json"]).json();
+        rows.as_array().unwrap().iter().filter(|r| r["outcome"] == "ok").count()
+    };
+    wait_until("history to record both sessions", WAIT, || (ok_rows() == 2).then_some(()), String::new);
     signal(connect.pid(), "KILL");
     wait_until(
         "the killed forwarder's port to close",
